@@ -1,0 +1,95 @@
+"""The `deploy-tui` command line.
+
+Each subcommand is a small function; errors the operator can fix are printed as
+one line naming the value and the fix, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from deploy_tui import __version__
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    """A problem with what the operator asked for; its text is the whole message."""
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port_text = value.rpartition(":")
+    if not sep:
+        host, port_text = value, "8000"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the address must be an IP, like 127.0.0.1:8000"
+        ) from None
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r}: the port must be a number from 1 to 65535")
+    return host, int(port_text)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Migrate the local database and run the superlists dev server from this checkout."""
+    manage = CHECKOUT / "manage.py"
+    if not manage.is_file():
+        raise UsageError(
+            f"no manage.py at {manage}: run deploy-tui serve from a checkout of the deploy-tui repo"
+        )
+    host, port = args.addr
+    python = sys.executable
+    os.chdir(CHECKOUT)
+    import subprocess
+
+    migrated = subprocess.run([python, str(manage), "migrate", "--noinput"], check=False)
+    if migrated.returncode != 0:
+        return migrated.returncode
+    print(f"superlists is at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    os.execv(python, [python, str(manage), "runserver", f"{host}:{port}"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deploy-tui",
+        description="Walk a Django site onto a real server for the first time, and know it works.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the superlists site from this checkout on this machine")
+    serve.add_argument(
+        "addr",
+        nargs="?",
+        default=("127.0.0.1", 8000),
+        type=_host_port,
+        help="IP[:PORT] to listen on (default 127.0.0.1:8000)",
+    )
+    serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args))
+    except UsageError as error:
+        print(f"deploy-tui: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
