@@ -1,0 +1,110 @@
+import dataclasses
+import json
+
+import pytest
+
+from deploy_tui import events
+from deploy_tui.events import (
+    SCHEMA_VERSION,
+    CommandFinished,
+    DnsAnswer,
+    Event,
+    EventFormatError,
+    NewerSchemaError,
+    Output,
+    from_json,
+    to_json,
+)
+
+SAMPLES: list[Event] = [
+    events.RunStarted(run_id="r1", site="staging", started_at="2026-11-25T18:00:00+00:00"),
+    events.StepStarted(step="dns", title="DNS points at the server"),
+    events.CommandStarted(
+        step="venv",
+        command_id="c1",
+        argv_display="pip install -r requirements.txt",
+        host="elspeth@127.0.0.2:2222",
+        sudo=False,
+    ),
+    Output(step="venv", command_id="c1", stream="stdout", lines=("a", "ünïcode ☃", "")),
+    events.OutputUpdate(step="venv", command_id="c1", stream="stderr", text="50%"),
+    events.Progress(step="venv", done=3, total=None, unit="MB"),
+    CommandFinished(step="venv", command_id="c1", exit_status=None, duration=1.5, timed_out=True),
+    DnsAnswer(
+        step="dns",
+        domain="superlists.test",
+        resolver="Cloudflare",
+        address="1.1.1.1",
+        location="Global",
+        status="match",
+        records=("127.0.0.2",),
+        ttl=300,
+        latency=0.01,
+    ),
+    events.ProbeResult(
+        step="smoke", url="http://x/", vantage="outside", status=200, title="To-Do lists", error=""
+    ),
+    events.TestStarted(step="fts", name="test_layout"),
+    events.TestFinished(
+        step="fts",
+        name="test_layout",
+        outcome="failed",
+        duration=2.0,
+        traceback="tb",
+        screenshot="ft-artifacts/x.png",
+    ),
+    events.Diagnosis(
+        step="smoke",
+        code="D4",
+        cause="bound to 127.0.0.1",
+        fix="runserver 0.0.0.0:8000",
+        evidence=("Connection refused",),
+    ),
+    events.StepFinished(step="dns", status="passed", duration=0.2),
+    events.Notice(level="warning", text="host key saved"),
+    events.RunFinished(status="passed", duration=10.0),
+]
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.kind)
+def test_every_event_round_trips_through_one_json_line(event: Event) -> None:
+    line = to_json(event)
+    assert "\n" not in line
+    assert from_json(line) == event
+
+
+def test_every_event_kind_has_a_sample() -> None:
+    kinds = {cls.__name__ for cls in Event.__subclasses__()}
+    assert kinds == {e.kind for e in SAMPLES}
+
+
+def test_lines_carry_the_schema_version_and_kind() -> None:
+    data = json.loads(to_json(SAMPLES[0]))
+    assert data["v"] == SCHEMA_VERSION
+    assert data["kind"] == "RunStarted"
+
+
+def test_events_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SAMPLES[0].step = "x"  # type: ignore[misc]
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message() -> None:
+    data = json.loads(to_json(SAMPLES[0]))
+    data["v"] = SCHEMA_VERSION + 1
+    with pytest.raises(NewerSchemaError, match="upgrade deploy-tui"):
+        from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"v":1,"kind":"Nope"}', "[1]", "{not json", '{"kind":"Notice"}', '{"v":1,"kind":"Notice","x":1}'],
+)
+def test_bad_lines_raise_event_format_error(line: str) -> None:
+    with pytest.raises(EventFormatError):
+        from_json(line)
+
+
+def test_big_payloads_have_a_terse_rich_repr() -> None:
+    event = Output(command_id="c1", stream="stdout", lines=tuple(str(i) for i in range(10_000)))
+    assert ("lines", "<10000 items>") in list(event.__rich_repr__())
