@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from deploy_tui import __version__
+
+if TYPE_CHECKING:
+    from deploy_tui.sandbox import BoxInfo
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +62,91 @@ def _serve(args: argparse.Namespace) -> int:
     os.execv(python, [python, str(manage), "runserver", f"{host}:{port}"])
 
 
+def _sandbox(args: argparse.Namespace) -> int:
+    """Bring the loopback sandbox box up, report on it, or take it down."""
+    # Imported here: the sandbox is not needed to start the app.
+    from deploy_tui.sandbox import Sandbox, SandboxConfig, SandboxError
+
+    try:
+        config = SandboxConfig(
+            **{
+                name: value
+                for name, value in vars(args).items()
+                if name in ("state_dir", "address", "ssh_port", "user") and value is not None
+            }
+        )
+        sandbox = Sandbox(config, report=lambda line: print(f"  {line}", flush=True))
+        if args.action == "up":
+            plan = sandbox.plan()
+            print("deploy-tui sandbox up will create, on loopback only:")
+            for line in plan:
+                print(f"  {line}", flush=True)
+            sandbox.up()
+            print("The sandbox is up:")
+        elif args.action == "down":
+            sandbox.down(purge=args.purge)
+            print(f"The sandbox in {config.state_dir} is down{' and purged' if args.purge else ''}.")
+            return 0
+        box = sandbox.status()
+    except SandboxError as error:
+        raise UsageError(str(error)) from None
+    if box is None:
+        print(f"No sandbox is up in {config.state_dir}: start one with deploy-tui sandbox up.")
+        return 1
+    if args.action == "status" and args.json:
+        print(json.dumps(box.to_json(), indent=2))
+    else:
+        _print_box(box)
+    return 0 if box.sshd_pid and all(r.pid for r in box.resolvers) else 1
+
+
+def _print_box(box: BoxInfo) -> None:
+    def pid(value: int) -> str:
+        return f"pid {value}" if value else "NOT RUNNING (deploy-tui sandbox up restarts it)"
+
+    rows = [
+        ("sshd", f"{box.address}:{box.ssh_port}, {pid(box.sshd_pid)}"),
+        ("host key", box.host_key_fingerprint),
+        ("user", f"{box.user} (sudo asks for the password in {box.sudo_password_file})"),
+        ("client key", str(box.client_key)),
+        ("known hosts", str(box.known_hosts)),
+        ("repo", box.repo_url),
+        *(
+            (f"resolver {i}", f"{r.address}:{r.port} answers {r.mode}, {pid(r.pid)}")
+            for i, r in enumerate(box.resolvers, 1)
+        ),
+        ("ssh command", shlex.join(box.ssh_argv())),
+    ]
+    for name, value in rows:
+        print(f"  {name:<12} {value}")
+
+
+def _sandbox_parser(sub: Any) -> None:
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="a fake server on loopback (sshd, a sudo user, dnsmasq resolvers) for the demo and tests",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir",
+        type=Path,
+        help="where the sandbox keeps its files "
+        "(default $DEPLOY_TUI_SANDBOX_DIR or /var/lib/deploy-tui/sandbox)",
+    )
+    common.add_argument("--address", help="the box's address in 127.0.0.0/8 (default 127.0.0.2)")
+    common.add_argument("--ssh-port", type=int, help="the box's sshd port (default 2222)")
+    common.add_argument("--user", help="the box's non-root user (default elspeth)")
+    actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("up", parents=[common], help="start the box (needs root), or repair it")
+    down = actions.add_parser("down", parents=[common], help="stop every process the box started")
+    down.add_argument(
+        "--purge", action="store_true", help="also remove the user we created and the state dir"
+    )
+    status = actions.add_parser("status", parents=[common], help="how to reach the box; exit 1 if not up")
+    status.add_argument("--json", action="store_true", help="print the box as JSON")
+    sandbox.set_defaults(func=_sandbox)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deploy-tui",
@@ -73,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="IP[:PORT] to listen on (default 127.0.0.1:8000)",
     )
     serve.set_defaults(func=_serve)
+    _sandbox_parser(sub)
     return parser
 
 

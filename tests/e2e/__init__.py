@@ -1,0 +1,1 @@
+"""End-to-end tests against the sandbox box: real sshd, dnsmasq, sudo, git and iptables."""
