@@ -35,9 +35,7 @@ def _host_port(value: str) -> tuple[str, int]:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: the address must be an IP, like 127.0.0.1:8000"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{value!r}: the address must be an IP, like 127.0.0.1:8000") from None
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise argparse.ArgumentTypeError(f"{value!r}: the port must be a number from 1 to 65535")
     return host, int(port_text)
@@ -47,9 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     """Migrate the local database and run the superlists dev server from this checkout."""
     manage = CHECKOUT / "manage.py"
     if not manage.is_file():
-        raise UsageError(
-            f"no manage.py at {manage}: run deploy-tui serve from a checkout of the deploy-tui repo"
-        )
+        raise UsageError(f"no manage.py at {manage}: run deploy-tui serve from a checkout of the deploy-tui repo")
     host, port = args.addr
     python = sys.executable
     os.chdir(CHECKOUT)
@@ -97,13 +93,14 @@ def _sandbox(args: argparse.Namespace) -> int:
         print(json.dumps(box.to_json(), indent=2))
     else:
         _print_box(box)
-    return 0 if box.sshd_pid and all(r.pid for r in box.resolvers) else 1
+    return 0 if box.sshd_pid and all(r.pid for r in (box.authority, *box.resolvers)) else 1
 
 
 def _print_box(box: BoxInfo) -> None:
     def pid(value: int) -> str:
         return f"pid {value}" if value else "NOT RUNNING (deploy-tui sandbox up restarts it)"
 
+    authority = box.authority
     rows = [
         ("sshd", f"{box.address}:{box.ssh_port}, {pid(box.sshd_pid)}"),
         ("host key", box.host_key_fingerprint),
@@ -115,6 +112,7 @@ def _print_box(box: BoxInfo) -> None:
             (f"resolver {i}", f"{r.address}:{r.port} answers {r.mode}, {pid(r.pid)}")
             for i, r in enumerate(box.resolvers, 1)
         ),
+        ("authority", f"{authority.address}:{authority.port} {box.ns_name}, {pid(authority.pid)}"),
         ("ssh command", shlex.join(box.ssh_argv())),
     ]
     for name, value in rows:
@@ -130,8 +128,7 @@ def _sandbox_parser(sub: Any) -> None:
     common.add_argument(
         "--state-dir",
         type=Path,
-        help="where the sandbox keeps its files "
-        "(default $DEPLOY_TUI_SANDBOX_DIR or /var/lib/deploy-tui/sandbox)",
+        help="where the sandbox keeps its files (default $DEPLOY_TUI_SANDBOX_DIR or /var/lib/deploy-tui/sandbox)",
     )
     common.add_argument("--address", help="the box's address in 127.0.0.0/8 (default 127.0.0.2)")
     common.add_argument("--ssh-port", type=int, help="the box's sshd port (default 2222)")
@@ -139,12 +136,80 @@ def _sandbox_parser(sub: Any) -> None:
     actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("up", parents=[common], help="start the box (needs root), or repair it")
     down = actions.add_parser("down", parents=[common], help="stop every process the box started")
-    down.add_argument(
-        "--purge", action="store_true", help="also remove the user we created and the state dir"
-    )
+    down.add_argument("--purge", action="store_true", help="also remove the user we created and the state dir")
     status = actions.add_parser("status", parents=[common], help="how to reach the box; exit 1 if not up")
     status.add_argument("--json", action="store_true", help="print the box as JSON")
     sandbox.set_defaults(func=_sandbox)
+
+
+def _dns(args: argparse.Namespace) -> int:
+    """Check, or watch, that a domain's A/AAAA records point at the server, across many resolvers."""
+    import asyncio
+
+    from deploy_tui import dns
+    from deploy_tui.dns_resolvers import ResolverInputError, load_resolvers
+
+    try:
+        domain = dns.parse_domain(args.domain)
+        expected = [dns.parse_ip(value) for value in args.expect]
+        resolvers = load_resolvers(args.config, args.resolver)
+    except (dns.DnsInputError, ResolverInputError) as error:
+        raise UsageError(str(error)) from None
+    if args.timeout <= 0 or args.deadline <= 0:
+        raise UsageError("--timeout and --deadline must be positive numbers of seconds")
+    from deploy_tui.dns_view import LiveTable, PlainPrinter
+
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        view: LiveTable | PlainPrinter = LiveTable(Console())
+    else:
+        view = PlainPrinter(sys.stdout)
+    options = {"emit": view, "timeout": args.timeout, "authoritative": not args.no_authoritative}
+    try:
+        if args.watch:
+            summary = asyncio.run(dns.watch(domain, expected, resolvers, deadline=args.deadline, **options))
+        else:
+            summary = asyncio.run(dns.check(domain, expected, resolvers, **options))
+    finally:
+        view.close()
+    print(summary.text())
+    return 0 if summary.propagated else 1
+
+
+def _dns_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "dns",
+        help="check that a domain points at the server, across many resolvers (exit 0 when propagated)",
+    )
+    parser.add_argument("domain", help="the domain, like superlists.example.com")
+    parser.add_argument(
+        "--expect",
+        action="append",
+        required=True,
+        metavar="IP",
+        help="the server's address; repeat for IPv6 or several addresses",
+    )
+    parser.add_argument(
+        "--resolver",
+        action="append",
+        default=[],
+        metavar="ADDR[:PORT]",
+        help="ask this resolver instead of the defaults; repeat for several",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("deploy.toml"),
+        help="deploy.toml whose [dns] resolvers list replaces the defaults (default ./deploy.toml)",
+    )
+    parser.add_argument("--watch", action="store_true", help="ask again, backing off, until propagated")
+    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each server (default 3)")
+    parser.add_argument("--deadline", type=float, default=3600.0, help="with --watch, give up after this many seconds")
+    parser.add_argument(
+        "--no-authoritative", action="store_true", help="do not look up and ask the domain's nameservers"
+    )
+    parser.set_defaults(func=_dns)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_serve)
     _sandbox_parser(sub)
+    _dns_parser(sub)
     return parser
 
 

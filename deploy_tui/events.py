@@ -69,7 +69,7 @@ class StepStarted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class StepFinished(Event):
-    status: str  # "passed", "failed", "skipped", "already-done", "cancelled"
+    status: str  # "passed", "failed", "skipped", "already-done", "cancelled", "planned"
     duration: float
     summary: str = ""
 
@@ -94,6 +94,15 @@ class Notice(Event):
 @dataclass(frozen=True, kw_only=True)
 class CommandStarted(Event):
     command_id: str
+    argv_display: str
+    host: str
+    sudo: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedCommand(Event):
+    """A command a step would run: what a dry run shows instead of running it."""
+
     argv_display: str
     host: str
     sudo: bool = False
@@ -148,6 +157,7 @@ class DnsAnswer(Event):
     records: tuple[str, ...]
     ttl: int | None
     latency: float | None
+    rdtype: str = "A"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,3 +245,13 @@ def _tuple_fields(cls: type[Event]) -> frozenset[str]:
             f.name for f in dataclasses.fields(cls) if str(hints[f.name]).startswith("tuple")
         )
     return _TUPLE_FIELDS[cls]
+
+
+def fanout(*sinks: Sink) -> Sink:
+    """One sink that hands each event to every sink, in order."""
+
+    def emit(event: Event) -> None:
+        for sink in sinks:
+            sink(event)
+
+    return emit

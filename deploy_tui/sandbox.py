@@ -2,8 +2,9 @@
 
 A real OpenSSH sshd on ADDRESS:PORT with its own host key, a non-root user with a password-asking
 sudo who logs in by a generated key, a bare git repo of this checkout, dnsmasq resolvers playing
-public DNS (some stale), and DROP rules playing a closed firewall. Everything lives in one state
-dir; state.json remembers what we started (by pid) and created, so `down` removes exactly that.
+public DNS (some stale) in front of a dnsmasq authoritative nameserver for the domains' zones, and
+DROP rules playing a closed firewall. Everything lives in one state dir; state.json remembers what
+we started (by pid) and created, so `down` removes exactly that.
 
 state.json is {"box": BoxInfo, "created_user": bool, "added_to_sudo": bool, "domains": [...],
 "stale_address": str, "closed_ports": [int]}; a pid of 0 means "not running".
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from deploy_tui import sandbox_dns as dns
 from deploy_tui import sandbox_host as host
 from deploy_tui import sandbox_os as osx
 from deploy_tui.sandbox_config import (
@@ -47,7 +49,6 @@ __all__ = [
 
 PACKAGES = ("openssh-server", "openssh-client", "dnsmasq-base", "sudo", "git", "iptables")
 SSHD = "/usr/sbin/sshd"
-DNSMASQ = "/usr/sbin/dnsmasq"
 
 
 class Sandbox:
@@ -63,6 +64,7 @@ class Sandbox:
         self._sshd_log = d / "sshd.log"
         self._authorized_keys = d / "authorized_keys"
         self._bare_repo = d / "git" / "superlists.git"
+        self._dns_dir = d / "dns"
 
     # -- what it does -------------------------------------------------------------------------
 
@@ -71,13 +73,15 @@ class Sandbox:
         osx.require_root("sandbox up")
         c = self.config
         user = "exists: it gets" if host.user_exists(c.user) else "new, with a home,"
-        dns = ", ".join(f"{resolver}:{c.dns_port}" for resolver in c.resolvers)
+        resolvers = ", ".join(f"{resolver}:{c.dns_port}" for resolver in c.resolvers)
         lines = [
             f"state dir {c.state_dir} (keys, configs, logs, state.json)",
             f"user {c.user} ({user} in group sudo, a random password in {c.state_dir}/sudo_password)",
             f"sshd on {c.address}:{c.ssh_port} with its own host key, logins by key only",
             f"a bare git repo {self._bare_repo} of {c.checkout} HEAD as branch main",
-            f"dnsmasq resolvers on {dns} for {', '.join(c.domains)}",
+            f"a dnsmasq authority on {c.authority}:{c.dns_port} as {dns.ns_name(c.domains)} for zones "
+            f"{', '.join(dns.zones(c.domains))}: {', '.join(c.domains)} at {c.address}",
+            f"dnsmasq resolvers on {resolvers} forwarding those zones to the authority",
         ]
         missing = osx.missing_packages(PACKAGES)
         if missing:
@@ -103,8 +107,9 @@ class Sandbox:
             box = self._ensure_sshd(state, box, restart=False)
             self._report(f"publishing {c.checkout} HEAD to {self._bare_repo}")
             host.publish_repo(c.checkout, self._bare_repo, c.user)
+            box = self._ensure_dns(state, box, box.authority, "authoritative")
             for resolver in box.resolvers:
-                box = self._ensure_resolver(state, box, resolver, resolver.mode)
+                box = self._ensure_dns(state, box, resolver, resolver.mode)
             for port in state["closed_ports"]:
                 host.firewall_close(c.address, port)
             return box
@@ -116,13 +121,13 @@ class Sandbox:
             return None
         box = BoxInfo.from_json(state["box"])
         sshd = box.sshd_pid if osx.is_ours(box.sshd_pid, "sshd", self._sshd_marker()) else 0
-        resolvers = tuple(
+        authority, *resolvers = (
             dataclasses.replace(r, pid=r.pid if osx.is_ours(r.pid, "dnsmasq", self._dns_marker(r)) else 0)
-            for r in box.resolvers
+            for r in (box.authority, *box.resolvers)
         )
-        if not sshd and not any(r.pid for r in resolvers):
+        if not sshd and not any(r.pid for r in (authority, *resolvers)):
             return None
-        return dataclasses.replace(box, sshd_pid=sshd, resolvers=resolvers)
+        return dataclasses.replace(box, sshd_pid=sshd, resolvers=tuple(resolvers), authority=authority)
 
     def down(self, purge: bool = False) -> None:
         """Stop what we started (by pid), remove our firewall rules; purge also removes the user
@@ -134,7 +139,7 @@ class Sandbox:
             state, box = self._running_state(same_config=False)
             if osx.stop(box.sshd_pid, "sshd", self._sshd_marker()):
                 self._report(f"stopped sshd (pid {box.sshd_pid})")
-            for r in box.resolvers:
+            for r in (*box.resolvers, box.authority):
                 if osx.stop(r.pid, "dnsmasq", self._dns_marker(r)):
                     self._report(f"stopped dnsmasq on {r.address}:{r.port} (pid {r.pid})")
             for port in state["closed_ports"]:
@@ -142,7 +147,8 @@ class Sandbox:
                 self._report(f"removed the DROP rule for {box.address}:{port}")
             state["closed_ports"] = []
             resolvers = tuple(dataclasses.replace(r, pid=0) for r in box.resolvers)
-            self._save(state, dataclasses.replace(box, sshd_pid=0, resolvers=resolvers))
+            authority = dataclasses.replace(box.authority, pid=0)
+            self._save(state, dataclasses.replace(box, sshd_pid=0, resolvers=resolvers, authority=authority))
             if not purge:
                 return
             if state["created_user"]:
@@ -162,7 +168,7 @@ class Sandbox:
             state, box = self._running_state()
             for resolver in box.resolvers:
                 if resolver.address == address:
-                    self._ensure_resolver(state, box, resolver, mode)
+                    self._ensure_dns(state, box, resolver, mode)
                     return
             known = ", ".join(r.address for r in box.resolvers)
             raise SandboxError(f"no sandbox resolver at {address}: the resolvers are {known}")
@@ -212,19 +218,20 @@ class Sandbox:
             modes = {r.address: r.mode for r in old.resolvers}
             state = {**state, "box": self._box(old.host_key_fingerprint, 0, modes).to_json()}
         # The box's processes were started from the old domains; the new ones take effect as
-        # _ensure_resolver restarts them (it stops by pid file, not by arguments).
-        return {**state, "domains": list(c.domains), "stale_address": c.stale_address}
+        # _ensure_dns restarts them (it stops by pid file, not by arguments).
+        box = {**state["box"], "ns_name": dns.ns_name(c.domains)}
+        return {**state, "box": box, "domains": list(c.domains), "stale_address": c.stale_address}
 
     def _describes(self, box: BoxInfo) -> bool:
-        """Whether box is the one this config asks for (the same address, ports, user, resolvers)."""
+        """Whether box is the one this config asks for (the same address, ports, user, DNS servers)."""
         c = self.config
         wanted = (
             c.address,
             c.ssh_port,
             c.user,
-            tuple(ResolverInfo(r, c.dns_port, "", 0) for r in c.resolvers),
+            tuple(ResolverInfo(r, c.dns_port, "", 0) for r in (c.authority, *c.resolvers)),
         )
-        blank = tuple(dataclasses.replace(r, mode="", pid=0) for r in box.resolvers)
+        blank = tuple(dataclasses.replace(r, mode="", pid=0) for r in (box.authority, *box.resolvers))
         return wanted == (box.address, box.ssh_port, box.user, blank)
 
     def _box(self, fingerprint: str, sshd_pid: int, modes: dict[str, str]) -> BoxInfo:
@@ -240,15 +247,17 @@ class Sandbox:
             host_key_fingerprint=fingerprint,
             sshd_pid=sshd_pid,
             resolvers=tuple(ResolverInfo(r, c.dns_port, modes.get(r, "current"), 0) for r in c.resolvers),
+            authority=ResolverInfo(c.authority, c.dns_port, "authoritative", 0),
+            ns_name=dns.ns_name(c.domains),
         )
 
     def _check_ports_free(self, box: BoxInfo) -> None:
         """Before changing anything: the ports of every part not yet running are free."""
         if not osx.is_ours(box.sshd_pid, "sshd", self._sshd_marker()):
             self._check_free(box.address, box.ssh_port, "the sandbox's sshd", "--ssh-port")
-        for r in box.resolvers:
+        for r in (box.authority, *box.resolvers):
             if not osx.is_ours(r.pid, "dnsmasq", self._dns_marker(r)):
-                self._check_free(r.address, r.port, "a sandbox resolver", "other resolver addresses")
+                self._check_dns_free(r)
 
     def _check_free(self, address: str, port: int, needed_for: str, other: str) -> None:
         protocols = ["tcp"] if needed_for.endswith("sshd") else ["udp", "tcp"]
@@ -307,42 +316,39 @@ class Sandbox:
         self._report(f"sshd listens on {c.address}:{c.ssh_port} (pid {process.pid})")
         return box
 
-    def _ensure_resolver(
-        self, state: dict[str, Any], box: BoxInfo, resolver: ResolverInfo, mode: str
-    ) -> BoxInfo:
-        argv = self._dnsmasq_argv(state, resolver, mode)
-        if osx.is_ours(resolver.pid, "dnsmasq", " ".join(argv)):
+    def _ensure_dns(self, state: dict[str, Any], box: BoxInfo, server: ResolverInfo, mode: str) -> BoxInfo:
+        """Keep server (the authority or a resolver) running in mode: started if dead or changed."""
+        argv = self._dnsmasq_argv(state, server, mode)
+        if osx.is_ours(server.pid, "dnsmasq", " ".join(argv)):
             return box
-        osx.stop(resolver.pid, "dnsmasq", self._dns_marker(resolver))
-        self._check_free(resolver.address, resolver.port, "a sandbox resolver", "other resolver addresses")
-        log = self.config.state_dir / "dns" / f"{resolver.address}.log"
+        osx.stop(server.pid, "dnsmasq", self._dns_marker(server))
+        self._check_dns_free(server)
+        log = dns.log_file(self._dns_dir, server.address)
         process = osx.start_daemon(argv, log)
-        updated = dataclasses.replace(resolver, mode=mode, pid=process.pid)
-        resolvers = tuple(updated if r.address == resolver.address else r for r in box.resolvers)
-        box = self._save(state, dataclasses.replace(box, resolvers=resolvers))
-        osx.wait_listening(process, resolver.address, resolver.port, log, "dnsmasq")
-        self._report(f"dnsmasq answers {mode} on {resolver.address}:{resolver.port} (pid {process.pid})")
+        updated = dataclasses.replace(server, mode=mode, pid=process.pid)
+        if mode == "authoritative":
+            box = dataclasses.replace(box, authority=updated)
+        else:
+            resolvers = tuple(updated if r.address == server.address else r for r in box.resolvers)
+            box = dataclasses.replace(box, resolvers=resolvers)
+        box = self._save(state, box)
+        osx.wait_listening(process, server.address, server.port, log, "dnsmasq")
+        self._report(f"dnsmasq answers {mode} on {server.address}:{server.port} (pid {process.pid})")
         return box
 
-    def _dnsmasq_argv(self, state: dict[str, Any], resolver: ResolverInfo, mode: str) -> list[str]:
-        box_address = str(state["box"]["address"])
+    def _check_dns_free(self, server: ResolverInfo) -> None:
+        what = "the sandbox's authority" if server.mode == "authoritative" else "a sandbox resolver"
+        self._check_free(server.address, server.port, what, "other DNS addresses")
+
+    def _dnsmasq_argv(self, state: dict[str, Any], server: ResolverInfo, mode: str) -> list[str]:
+        self._dns_dir.mkdir(mode=0o755, exist_ok=True)
+        box, domains = state["box"], state["domains"]
+        box_address = str(box["address"])
+        if mode == "authoritative":
+            return dns.authority_argv(self._dns_dir, server.address, server.port, domains, box_address)
         answer = {"current": box_address, "stale": str(state["stale_address"]), "nxdomain": ""}[mode]
-        dns_dir = self.config.state_dir / "dns"
-        dns_dir.mkdir(mode=0o755, exist_ok=True)
-        return [
-            DNSMASQ,
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            f"--listen-address={resolver.address}",
-            f"--port={resolver.port}",
-            f"--pid-file={self._dns_marker(resolver).removeprefix('--pid-file=')}",
-            f"--log-facility={dns_dir / f'{resolver.address}.log'}",
-            "--local-ttl=300",
-            *(f"--address=/{domain}/{answer}" for domain in state["domains"]),
-        ]
+        authority = (str(box["authority"]["address"]), int(box["authority"]["port"]))
+        return dns.resolver_argv(self._dns_dir, server.address, server.port, mode, domains, answer, authority)
 
     def _firewall(self, port: int, close: bool) -> None:
         osx.require_root("changing the sandbox firewall")
@@ -363,8 +369,8 @@ class Sandbox:
     def _sshd_marker(self) -> str:
         return f"-f {self._sshd_config}"
 
-    def _dns_marker(self, resolver: ResolverInfo) -> str:
-        return f"--pid-file={self.config.state_dir / 'dns' / f'{resolver.address}.pid'}"
+    def _dns_marker(self, server: ResolverInfo) -> str:
+        return f"--pid-file={dns.pid_file(self._dns_dir, server.address)}"
 
     def _load_fingerprint(self) -> str:
         public = self._host_key.with_name(self._host_key.name + ".pub")

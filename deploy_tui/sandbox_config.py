@@ -52,6 +52,7 @@ class SandboxConfig:
     domains: tuple[str, ...] = ("superlists-staging.test", "superlists.test")
     checkout: Path = CHECKOUT
     stale_address: str = "127.0.0.99"
+    authority: str = "127.0.53.53"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir).absolute())
@@ -62,6 +63,11 @@ class SandboxConfig:
             _loopback("resolver address", resolver)
         if not self.resolvers or len(set(self.resolvers)) != len(self.resolvers):
             raise SandboxError(f"resolvers {', '.join(self.resolvers)}: give one or more distinct addresses")
+        _loopback("authority address", self.authority)
+        if self.authority in (*self.resolvers, self.address):
+            raise SandboxError(
+                f"authority {self.authority} is also the box or a resolver address: give it its own address"
+            )
         check_port("ssh port", self.ssh_port)
         check_port("dns port", self.dns_port)
         if not _USER_RE.match(self.user) or self.user == "root":
@@ -69,6 +75,8 @@ class SandboxConfig:
                 f"user {self.user!r} cannot be the box user: use a non-root name like elspeth "
                 "(lower case letters, digits, _ and -)"
             )
+        if not self.domains:
+            raise SandboxError("no domains: give one or more, like superlists.test")
         for domain in self.domains:
             if not _DOMAIN_RE.match(domain):
                 raise SandboxError(f"domain {domain!r} is not a domain name: use one like superlists.test")
@@ -76,7 +84,8 @@ class SandboxConfig:
 
 @dataclass(frozen=True)
 class ResolverInfo:
-    """One dnsmasq playing a public resolver; mode is current, stale or nxdomain."""
+    """One dnsmasq playing a public resolver (mode current, stale or nxdomain) or the domains'
+    authoritative nameserver (mode authoritative)."""
 
     address: str
     port: int
@@ -98,6 +107,8 @@ class BoxInfo:
     host_key_fingerprint: str
     sshd_pid: int
     resolvers: tuple[ResolverInfo, ...]
+    authority: ResolverInfo
+    ns_name: str
 
     def ssh_argv(self) -> list[str]:
         """The plain OpenSSH command line that logs in as the box user."""
@@ -129,7 +140,10 @@ class BoxInfo:
     def from_json(cls, data: dict[str, Any]) -> BoxInfo:
         paths = {key: Path(data[key]) for key in ("client_key", "known_hosts", "sudo_password_file")}
         resolvers = tuple(ResolverInfo(**resolver) for resolver in data["resolvers"])
-        return cls(**{**data, **paths, "resolvers": resolvers})
+        # A state.json from before the authority existed: no authority ran, so none is described.
+        authority = ResolverInfo(**data.get("authority", {"address": "", "port": 0, "mode": "", "pid": 0}))
+        extra = {"resolvers": resolvers, "authority": authority, "ns_name": data.get("ns_name", "")}
+        return cls(**{**data, **paths, **extra})
 
 
 def sshd_config_text(c: SandboxConfig, host_key: Path, authorized_keys: Path) -> str:

@@ -75,9 +75,7 @@ def publish_repo(checkout: Path, bare: Path, user: str) -> None:
     try:
         run(["git", "-C", str(checkout), "rev-parse", "--verify", "--quiet", "HEAD"], env=GIT_TRUST_ALL)
     except SandboxError:
-        raise SandboxError(
-            f"{checkout} is not a git checkout with a commit: publish the box's repo from one"
-        ) from None
+        raise SandboxError(f"{checkout} is not a git checkout with a commit: publish the box's repo from one") from None
     if not (bare / "HEAD").exists():
         bare.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(bare)])

@@ -117,8 +117,7 @@ def check_free(address: str, port: int, protocols: Sequence[str], needed_for: st
                 sock.bind((address, port))
             except OSError as error:
                 raise SandboxError(
-                    f"{address}:{port} ({protocol.upper()}) is not free for {needed_for} "
-                    f"({error.strerror}): {fix}"
+                    f"{address}:{port} ({protocol.upper()}) is not free for {needed_for} ({error.strerror}): {fix}"
                 ) from None
 
 

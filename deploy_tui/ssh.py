@@ -105,6 +105,7 @@ def sh(template: str, /, **values: str | Path | int) -> Shell:
 
 
 Command = Sequence[str] | Shell
+LineHook = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class _Streams:
     )
     captured: list[str] | None = None
     captured_size: int = 0
+    on_line: LineHook | None = None
 
 
 class _HostKeyWitness(asyncssh.SSHClient):
@@ -299,10 +301,12 @@ class SshSession:
         sudo: bool = False,
         timeout: float | None = None,
         capture: bool = False,
+        on_line: LineHook | None = None,
     ) -> CommandResult:
         """Run a command, streaming its output as events; raise SshError only when it could not run.
 
         A timeout or a cancel stops the command's whole process group on the host.
+        on_line sees each finished line (stream, text) after redaction, for progress parsing.
         """
         if self._conn is None:
             await self.connect()
@@ -313,19 +317,17 @@ class SshSession:
         display = self._redact(("sudo " if sudo else "") + _display(command))
         script = command.script if isinstance(command, Shell) else shlex.join(command)
         self._emit(
-            CommandStarted(
-                step=step, command_id=command_id, argv_display=display, host=self.target.label, sudo=sudo
-            )
+            CommandStarted(step=step, command_id=command_id, argv_display=display, host=self.target.label, sudo=sudo)
         )
         started = time.monotonic()
-        streams = _Streams(asyncio.get_running_loop().create_future(), captured=[] if capture else None)
+        streams = _Streams(
+            asyncio.get_running_loop().create_future(), captured=[] if capture else None, on_line=on_line
+        )
 
         def finish(exit_status: int | None, **flags: Any) -> CommandResult:
             duration = time.monotonic() - started
             self._emit(
-                CommandFinished(
-                    step=step, command_id=command_id, exit_status=exit_status, duration=duration, **flags
-                )
+                CommandFinished(step=step, command_id=command_id, exit_status=exit_status, duration=duration, **flags)
             )
             return CommandResult(
                 command_id,
@@ -368,9 +370,7 @@ class SshSession:
                 raise
         except (OSError, asyncssh.Error) as error:
             finish(None, error=_reason(error))
-            raise SshError(
-                f"{self.target.label}: lost the connection during {display!r}: {_reason(error)}"
-            ) from None
+            raise SshError(f"{self.target.label}: lost the connection during {display!r}: {_reason(error)}") from None
         result = finish(completed.exit_status)
         refused = any(_SUDO_REFUSED.search(line) for line in result.stderr_tail)
         if sudo and result.exit_status == 1 and refused:
@@ -392,9 +392,7 @@ class SshSession:
             self._deliver(split.lines, stream, step, command_id, streams)
             if split.update is not None:
                 self._emit(
-                    OutputUpdate(
-                        step=step, command_id=command_id, stream=stream, text=self._redact(split.update)
-                    )
+                    OutputUpdate(step=step, command_id=command_id, stream=stream, text=self._redact(split.update))
                 )
         self._deliver(splitter.close(), stream, step, command_id, streams)
 
@@ -409,6 +407,9 @@ class SshSession:
             streams.captured.extend(redacted)
             streams.captured_size += sum(len(line) + 1 for line in redacted)
         self._emit(Output(step=step, command_id=command_id, stream=stream, lines=redacted))
+        if streams.on_line is not None:
+            for line in redacted:
+                streams.on_line(stream, line)
 
     async def _stop_group(self, streams: _Streams, pumps: asyncio.Future[Any], sudo: bool) -> None:
         """TERM the command's process group, then KILL what is left after a grace period."""

@@ -1,7 +1,7 @@
 """The sandbox box as pytest fixtures: one box per test session, and throwaway ones.
 
-The boxes use their own user names, a free ssh port and resolver addresses (127.0.53.11 and up)
-so they never collide with a sandbox someone has up with the defaults.
+The boxes use their own user names, a free ssh port, and resolver and authority addresses
+(127.0.53.11 and up) so they never collide with a sandbox someone has up with the defaults.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -20,6 +21,13 @@ from tests.conftest import free_port
 
 SESSION_USER = "dtuitest"
 SESSION_RESOLVERS = ("127.0.53.11", "127.0.53.12", "127.0.53.13")
+SESSION_AUTHORITY = "127.0.53.19"
+# Throwaway boxes' authority unless a test names another; boxes up at the same time need their own.
+THROWAWAY_AUTHORITY = "127.0.53.29"
+
+
+class MakeSandbox(Protocol):
+    def __call__(self, user: str, resolvers: tuple[str, ...], authority: str = ...) -> Sandbox: ...
 
 
 def _needs_root() -> None:
@@ -34,12 +42,13 @@ def _state_parent() -> Path:
     return parent
 
 
-def sandbox_config(parent: Path, user: str, resolvers: tuple[str, ...]) -> SandboxConfig:
+def sandbox_config(parent: Path, user: str, resolvers: tuple[str, ...], authority: str) -> SandboxConfig:
     return SandboxConfig(
         state_dir=parent / "sandbox",
         user=user,
         ssh_port=free_port("127.0.0.2"),
         resolvers=resolvers,
+        authority=authority,
     )
 
 
@@ -50,21 +59,21 @@ def sandbox_box() -> Iterator[tuple[Sandbox, BoxInfo]]:
     with contextlib.ExitStack() as cleanup:
         parent = _state_parent()
         cleanup.callback(shutil.rmtree, parent, ignore_errors=True)
-        sandbox = Sandbox(sandbox_config(parent, SESSION_USER, SESSION_RESOLVERS))
+        sandbox = Sandbox(sandbox_config(parent, SESSION_USER, SESSION_RESOLVERS, SESSION_AUTHORITY))
         cleanup.callback(sandbox.down, purge=True)
         yield sandbox, sandbox.up()
 
 
 @pytest.fixture
-def make_sandbox() -> Iterator[Callable[[str, tuple[str, ...]], Sandbox]]:
+def make_sandbox() -> Iterator[MakeSandbox]:
     """A factory of extra boxes (not yet up) for tests that break or stop theirs; all are purged."""
     _needs_root()
     with contextlib.ExitStack() as cleanup:
 
-        def make(user: str, resolvers: tuple[str, ...]) -> Sandbox:
+        def make(user: str, resolvers: tuple[str, ...], authority: str = THROWAWAY_AUTHORITY) -> Sandbox:
             parent = _state_parent()
             cleanup.callback(shutil.rmtree, parent, ignore_errors=True)
-            sandbox = Sandbox(sandbox_config(parent, user, resolvers))
+            sandbox = Sandbox(sandbox_config(parent, user, resolvers, authority))
             cleanup.callback(sandbox.down, purge=True)
             return sandbox
 

@@ -6,13 +6,16 @@ import dataclasses
 import json
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
@@ -20,10 +23,10 @@ import pytest
 
 from deploy_tui.sandbox import BoxInfo, ResolverInfo, Sandbox, SandboxConfig, SandboxError
 from tests.conftest import free_port
+from tests.e2e.conftest import MakeSandbox
 from tests.procs import stop
 
 Box = tuple[Sandbox, BoxInfo]
-MakeSandbox = Callable[[str, tuple[str, ...]], Sandbox]
 DEPLOY_TUI = [sys.executable, "-m", "deploy_tui"]
 # The firewall test's server listens everywhere, as a careless deployment would.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
@@ -41,13 +44,20 @@ def ssh(box: BoxInfo, command: str, stdin: str | None = None) -> subprocess.Comp
     )
 
 
-def ask(resolver: ResolverInfo, name: str) -> dns.message.Message:
-    query = dns.message.make_query(name, "A")
-    return dns.query.udp(query, resolver.address, port=resolver.port, timeout=3)
+def ask(server: ResolverInfo, name: str, rdtype: str = "A", recurse: bool = True) -> dns.message.Message:
+    """One UDP query; recurse=False clears RD, as a checker asking an authority directly does."""
+    query = dns.message.make_query(name, rdtype)
+    if not recurse:
+        query.flags &= ~dns.flags.RD
+    return dns.query.udp(query, server.address, port=server.port, timeout=3)
 
 
 def answers(response: dns.message.Message) -> list[str]:
     return [item.address for rrset in response.answer for item in rrset]
+
+
+def nameservers(response: dns.message.Message) -> list[str]:
+    return [item.target.to_text() for rrset in response.answer for item in rrset]
 
 
 def gone(pid: int) -> bool:
@@ -110,9 +120,7 @@ def test_the_cli_refuses_a_non_loopback_address_in_one_line(tmp_path: Path) -> N
         timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr == (
-        "deploy-tui: address 10.0.0.1 is not a loopback address: use one in 127.0.0.0/8\n"
-    )
+    assert result.stderr == ("deploy-tui: address 10.0.0.1 is not a loopback address: use one in 127.0.0.0/8\n")
     assert not list(tmp_path.iterdir())
 
 
@@ -144,6 +152,10 @@ def test_without_root_the_cli_says_it_needs_root(action: str, tmp_path: Path) ->
         ("user", "root", "user 'root' cannot be the box user"),
         ("user", "Elspeth", "user 'Elspeth' cannot be the box user"),
         ("resolvers", ("127.0.53.1", "8.8.8.8"), "resolver address 8.8.8.8 is not a loopback address"),
+        ("authority", "8.8.8.8", "authority address 8.8.8.8 is not a loopback address"),
+        ("authority", "127.0.53.2", "authority 127.0.53.2 is also the box or a resolver address"),
+        ("authority", "127.0.0.2", "authority 127.0.0.2 is also the box or a resolver address"),
+        ("domains", (), "no domains: give one or more"),
         ("domains", ("not a domain",), "domain 'not a domain' is not a domain name"),
     ],
 )
@@ -164,6 +176,8 @@ def test_box_info_round_trips_through_json(tmp_path: Path) -> None:
         host_key_fingerprint="SHA256:abc",
         sshd_pid=12,
         resolvers=(ResolverInfo("127.0.53.1", 53, "stale", 13),),
+        authority=ResolverInfo("127.0.53.53", 53, "authoritative", 14),
+        ns_name="ns1.sandbox-dns.test",
     )
     assert BoxInfo.from_json(json.loads(json.dumps(box.to_json()))) == box
 
@@ -228,7 +242,13 @@ def test_each_resolver_answers_by_its_mode(sandbox_box: Box) -> None:
     sandbox, box = sandbox_box
     current, stale, nxdomain = box.resolvers
     for resolver in box.resolvers:
-        assert answers(ask(resolver, "superlists-staging.test")) == [box.address]
+        # Current resolvers forward the zone to the authority: its answers, its TTL, its NXDOMAIN.
+        response = ask(resolver, "superlists-staging.test")
+        assert answers(response) == [box.address]
+        assert 0 < response.answer[0].ttl <= 300
+        assert nameservers(ask(resolver, "test", "NS")) == [f"{box.ns_name}."]
+        assert answers(ask(resolver, box.ns_name)) == [box.authority.address]
+        assert ask(resolver, "nope.test").rcode() == dns.rcode.NXDOMAIN
     try:
         sandbox.set_resolver_mode(stale.address, "stale")
         sandbox.set_resolver_mode(nxdomain.address, "nxdomain")
@@ -236,6 +256,10 @@ def test_each_resolver_answers_by_its_mode(sandbox_box: Box) -> None:
         assert answers(ask(stale, "superlists.test")) == ["127.0.0.99"]
         assert ask(nxdomain, "superlists.test").rcode() == dns.rcode.NXDOMAIN
         assert ask(current, "example.com").rcode() == dns.rcode.REFUSED
+        # The rest of the zone still comes from the authority, as from a resolver with an old record.
+        for resolver in (stale, nxdomain):
+            assert nameservers(ask(resolver, "test", "NS")) == [f"{box.ns_name}."]
+            assert answers(ask(resolver, box.ns_name)) == [box.authority.address]
         # The modes persist: another Sandbox on the same state dir (another process) sees them.
         seen = Sandbox(sandbox.config).status()
         assert seen is not None
@@ -245,6 +269,24 @@ def test_each_resolver_answers_by_its_mode(sandbox_box: Box) -> None:
         for resolver in box.resolvers:
             sandbox.set_resolver_mode(resolver.address, "current")
     assert answers(ask(nxdomain, "superlists.test")) == [box.address]
+
+
+def test_the_authority_answers_for_the_zone_like_a_real_nameserver(sandbox_box: Box) -> None:
+    sandbox, box = sandbox_box
+    authority = box.authority
+    assert (authority.address, authority.mode) == ("127.0.53.19", "authoritative")
+    assert box.ns_name == "ns1.sandbox-dns.test"
+    zone = ask(authority, "test", "NS", recurse=False)
+    assert zone.flags & dns.flags.AA
+    assert nameservers(zone) == [f"{box.ns_name}."]
+    # (dnsmasq sets AA on its A answers only when it listens on an interface's own address.)
+    for domain in sandbox.config.domains:
+        response = ask(authority, domain, recurse=False)
+        assert answers(response) == [box.address]
+        assert response.answer[0].ttl == 300
+    assert answers(ask(authority, box.ns_name, recurse=False)) == [authority.address]
+    assert ask(authority, "nope.test", recurse=False).rcode() == dns.rcode.NXDOMAIN
+    assert ask(authority, "example.com", recurse=False).rcode() == dns.rcode.REFUSED
 
 
 def test_a_closed_port_times_out_outside_and_answers_inside(sandbox_box: Box) -> None:
@@ -276,6 +318,9 @@ def test_status_on_the_command_line_prints_the_ssh_command(sandbox_box: Box) -> 
     assert shlex.join(box.ssh_argv()) in result.stdout
     assert str(box.sudo_password_file) in result.stdout
     assert box.sudo_password() not in result.stdout
+    authority = box.authority
+    row = f"authority    {authority.address}:{authority.port} {box.ns_name}, pid {authority.pid}\n"
+    assert row in result.stdout
 
 
 def test_another_box_in_the_same_state_dir_is_refused(sandbox_box: Box) -> None:
@@ -292,12 +337,13 @@ def test_another_box_in_the_same_state_dir_is_refused(sandbox_box: Box) -> None:
 
 
 def test_down_stops_everything_and_removes_its_rules(make_sandbox: MakeSandbox) -> None:
-    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"))
+    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"), "127.0.53.29")
     box = sandbox.up()
     port = free_port(box.address)
     sandbox.close_port(port)
     sandbox.down()
-    pids = [box.sshd_pid, *(r.pid for r in box.resolvers)]
+    pids = [box.sshd_pid, box.authority.pid, *(r.pid for r in box.resolvers)]
+    assert all(pids), pids
     assert all(gone(pid) for pid in pids), pids
     assert f"--dport {port} " not in drop_rules()
     assert sandbox.status() is None
@@ -307,8 +353,32 @@ def test_down_stops_everything_and_removes_its_rules(make_sandbox: MakeSandbox) 
     assert subprocess.run(["id", "dtuitest2"], capture_output=True, check=False).returncode != 0
 
 
+def test_up_restarts_a_dead_authority_and_only_it(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"), "127.0.53.29")
+    box = sandbox.up()
+    os.kill(box.authority.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not gone(box.authority.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    dead = sandbox.status()
+    assert dead is not None
+    assert dead.authority.pid == 0
+    result = subprocess.run(
+        [*DEPLOY_TUI, "sandbox", "status", "--state-dir", str(sandbox.config.state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"authority    {box.authority.address}:53 {box.ns_name}, NOT RUNNING" in result.stdout
+    again = sandbox.up()
+    assert again.authority.pid not in (0, box.authority.pid)
+    assert (again.sshd_pid, again.resolvers) == (box.sshd_pid, box.resolvers)
+    assert nameservers(ask(box.resolvers[0], "test", "NS")) == [f"{box.ns_name}."]
+
+
 def test_a_new_host_key_is_refused_by_the_saved_one(make_sandbox: MakeSandbox) -> None:
-    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"))
+    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"), "127.0.53.29")
     box = sandbox.up()
     known_hosts = box.known_hosts.read_text()
     sandbox.regenerate_host_key()
@@ -322,7 +392,7 @@ def test_a_new_host_key_is_refused_by_the_saved_one(make_sandbox: MakeSandbox) -
 
 
 def test_down_undoes_a_failed_up(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
-    sandbox = make_sandbox("dtuitest3", ("127.0.53.17",))
+    sandbox = make_sandbox("dtuitest3", ("127.0.53.17",), "127.0.53.39")
     broken = Sandbox(dataclasses.replace(sandbox.config, checkout=tmp_path))
     with pytest.raises(SandboxError, match=f"{tmp_path} is not a git checkout with a commit"):
         broken.up()
@@ -335,7 +405,7 @@ def test_down_undoes_a_failed_up(make_sandbox: MakeSandbox, tmp_path: Path) -> N
 
 
 def test_a_taken_port_is_named_and_left_alone(make_sandbox: MakeSandbox) -> None:
-    sandbox = make_sandbox("dtuitest3", ("127.0.53.17",))
+    sandbox = make_sandbox("dtuitest3", ("127.0.53.17",), "127.0.53.39")
     port = sandbox.config.ssh_port
     with socket.create_server((sandbox.config.address, port)) as taken:
         with pytest.raises(SandboxError) as refused:
