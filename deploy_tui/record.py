@@ -80,7 +80,5 @@ def read_recording(path: Path) -> Recording:
     except NewerSchemaError as error:
         raise RecordingError(f"{path}: {error}") from None
     except EventFormatError as error:
-        recording.warning = (
-            f"{path} is damaged at {error}; showing the {len(recording.events)} events before it"
-        )
+        recording.warning = f"{path} is damaged at {error}; showing the {len(recording.events)} events before it"
     return recording

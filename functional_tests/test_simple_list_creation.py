@@ -89,11 +89,7 @@ class BadInputTest(FunctionalTest):
         # She tries again with some text, which works, then an empty one on her list page.
         self.add_list_item("Buy milk")
         self.get_item_input_box().send_keys(Keys.ENTER)
-        wait(
-            lambda: self.assertTrue(
-                self.browser.find_element(By.CSS_SELECTOR, ".invalid-feedback").is_displayed()
-            )
-        )
+        wait(lambda: self.assertTrue(self.browser.find_element(By.CSS_SELECTOR, ".invalid-feedback").is_displayed()))
         rows = self.browser.find_elements(By.CSS_SELECTOR, "#id_list_table tr")
         self.assertEqual([row.text for row in rows], ["1: Buy milk"])
 

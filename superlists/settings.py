@@ -38,9 +38,7 @@ DEBUG = _flag("DJANGO_DEBUG", default=True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is empty: set it to a long random string when DJANGO_DEBUG=0"
-        )
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is empty: set it to a long random string when DJANGO_DEBUG=0")
     SECRET_KEY = "insecure-development-key-do-not-deploy"
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h.strip()]

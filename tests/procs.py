@@ -21,9 +21,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def wait_until_serving(
-    url: str, process: subprocess.Popen[bytes], *, host: str, timeout: float = 60
-) -> httpx.Response:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], *, host: str, timeout: float = 60) -> httpx.Response:
     """First HTTP answer from url (with Host: host); AssertionError if the server dies or stays silent."""
     deadline = time.monotonic() + timeout
     while True:

@@ -41,9 +41,7 @@ SAMPLES: list[Event] = [
         ttl=300,
         latency=0.01,
     ),
-    events.ProbeResult(
-        step="smoke", url="http://x/", vantage="outside", status=200, title="To-Do lists", error=""
-    ),
+    events.ProbeResult(step="smoke", url="http://x/", vantage="outside", status=200, title="To-Do lists", error=""),
     events.TestStarted(step="fts", name="test_layout"),
     events.TestFinished(
         step="fts",
@@ -62,6 +60,7 @@ SAMPLES: list[Event] = [
     ),
     events.StepFinished(step="dns", status="passed", duration=0.2),
     events.Notice(level="warning", text="host key saved"),
+    events.PlannedCommand(step="migrate", argv_display="manage.py migrate", host="box", sudo=False),
     events.RunFinished(status="passed", duration=10.0),
 ]
 

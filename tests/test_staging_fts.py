@@ -37,9 +37,7 @@ def _runserver(db: Path, *, migrate: bool) -> Iterator[str]:
     """runserver on BOX with DOMAIN allowed, yielding its base URL; stopped by pid."""
     env = _env(DJANGO_DB_PATH=str(db), DJANGO_ALLOWED_HOSTS=DOMAIN)
     if migrate:
-        subprocess.run(
-            [*MANAGE, "migrate", "--noinput"], env=env, check=True, capture_output=True, timeout=120
-        )
+        subprocess.run([*MANAGE, "migrate", "--noinput"], env=env, check=True, capture_output=True, timeout=120)
     port = free_port(BOX)
     log_path = db.with_suffix(".log")
     with log_path.open("wb") as log:

@@ -107,14 +107,10 @@ async def test_output_arrives_while_the_command_runs(session: SshSession, events
     assert stamps["second"] - stamps["first"] > 0.7
 
 
-async def test_progress_with_carriage_returns_arrives_as_updates(
-    session: SshSession, events: list[Event]
-) -> None:
+async def test_progress_with_carriage_returns_arrives_as_updates(session: SshSession, events: list[Event]) -> None:
     from deploy_tui.events import OutputUpdate
 
-    result = await session.run(
-        Shell(r"printf '10%%\r'; sleep 0.3; printf '50%%\r'; sleep 0.3; printf 'done\n'")
-    )
+    result = await session.run(Shell(r"printf '10%%\r'; sleep 0.3; printf '50%%\r'; sleep 0.3; printf 'done\n'"))
     updates = [e.text for e in events if isinstance(e, OutputUpdate) and e.command_id == result.command_id]
     assert updates == ["10%", "50%"]
     assert _stdout(events, result.command_id) == ["done"]
