@@ -212,6 +212,131 @@ def _dns_parser(sub: Any) -> None:
     parser.set_defaults(func=_dns)
 
 
+SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
+
+
+def _run_request(args: argparse.Namespace, site: Any, resolvers: Any, password_file: Path | None) -> Any:
+    from deploy_tui.runner import RunRequest, read_password
+    from deploy_tui.steps import Options
+
+    options = Options(allow_unpropagated=args.allow_unpropagated, checkout=args.checkout.resolve())
+    needs_sudo = not args.dry_run and (not args.only or "provision" in args.only)
+    password = read_password(password_file, site.user) if needs_sudo else None
+    return RunRequest(
+        site=site,
+        resolvers=resolvers,
+        options=options,
+        sudo_password=password,
+        only=args.only,
+        skip=args.skip,
+        force=args.force,
+        dry_run=args.dry_run,
+        recording=args.recording,
+    )
+
+
+def _execute(request: Any) -> int:
+    import asyncio
+
+    from deploy_tui.headless import Printer
+    from deploy_tui.runner import execute
+
+    try:
+        outcome, path = asyncio.run(execute(request, Printer(sys.stdout)))
+    except KeyboardInterrupt:
+        print("deploy-tui: cancelled", file=sys.stderr)
+        return 130
+    print(f"recording: {path}")
+    return 0 if outcome.ok else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Deploy a site from deploy.toml with the engine, printing plain lines (the TUI comes later)."""
+    from deploy_tui.config import ConfigError, load
+
+    overrides = {name: getattr(args, name) for name in SITE_FLAGS}
+    try:
+        config = load(args.config, overrides, args.site)
+        site = config.site(args.site)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    return _execute(_run_request(args, site, config.resolvers, args.sudo_password_file))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Bring up the sandbox box and deploy superlists into it, from scratch or again."""
+    from deploy_tui.demo import write_demo_config
+    from deploy_tui.sandbox import Sandbox, SandboxConfig, SandboxError
+
+    try:
+        sandbox = Sandbox(SandboxConfig(), report=lambda line: print(f"  {line}", flush=True))
+        print("deploy-tui demo: bringing up the sandbox box (on loopback only)")
+        box = sandbox.up()
+    except SandboxError as error:
+        raise UsageError(str(error)) from None
+    path, site, resolvers = write_demo_config(box, sandbox.config.state_dir)
+    print(f"deploy-tui demo: deploying {site.domain} to {site.user}@{site.host}:{site.port} ({path})")
+    code = _execute(_run_request(args, site, resolvers, box.sudo_password_file))
+    if code == 0 and not args.dry_run:
+        print(
+            f"The site is up at http://{site.domain}:{site.app_port}/ on the box ({site.address}); "
+            f"deploy-tui run --config {path} deploys again, deploy-tui sandbox down stops the box."
+        )
+    return code
+
+
+def _plan_flags(parser: argparse.ArgumentParser) -> None:
+    from deploy_tui.steps import STEP_IDS
+
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=STEP_IDS,
+        metavar="STEP",
+        help=f"run only this step (repeatable): {', '.join(STEP_IDS)}",
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=STEP_IDS, metavar="STEP", help="skip this step (repeatable)"
+    )
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        choices=STEP_IDS,
+        metavar="STEP",
+        help="apply this step even if it is already done (repeatable)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="show the commands each step would run")
+    parser.add_argument(
+        "--allow-unpropagated",
+        action="store_true",
+        help="go on before DNS has propagated, reaching the domain at the host's address",
+    )
+    parser.add_argument("--recording", type=Path, help="write the run's recording here")
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=CHECKOUT,
+        help="the site's checkout on this machine, with functional_tests/ (default: this one)",
+    )
+    parser.add_argument("--headless", action="store_true", help="plain line output, no TUI (the default for now)")
+
+
+def _run_parser(sub: Any) -> None:
+    run = sub.add_parser("run", help="deploy a site from deploy.toml (--headless: plain lines, for CI)")
+    run.add_argument("--site", default="staging", help="which [sites.NAME] to deploy (default staging)")
+    run.add_argument("--config", type=Path, default=Path("deploy.toml"), help="default ./deploy.toml")
+    run.add_argument("--sudo-password-file", type=Path, help="the sudo password's file (else asked on the terminal)")
+    for name in SITE_FLAGS:
+        run.add_argument(f"--{name}", type=int if name == "port" else str, help=f"override the site's {name}")
+    _plan_flags(run)
+    run.set_defaults(func=_run)
+    demo = sub.add_parser("demo", help="bring up the sandbox box and deploy superlists into it (needs root)")
+    _plan_flags(demo)
+    demo.set_defaults(func=_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deploy-tui",
@@ -231,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     _sandbox_parser(sub)
     _dns_parser(sub)
+    _run_parser(sub)
     return parser
 
 

@@ -1,0 +1,203 @@
+"""From a failed step to a diagnosis: what went wrong, why, and what to do, the way the book debugs.
+
+One small rule per known pitfall, tried in order; the first that recognises the
+failure names it. Rules read only what the step reported (its message, evidence
+lines and facts such as the outside and inside probes), so each can be tested
+on its own and proven on the sandbox box with the real situation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from deploy_tui.events import Diagnosis
+from deploy_tui.steps.base import StepFailed
+
+Rule = Callable[[str, StepFailed, str], Diagnosis | None]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def diagnose(step: str, failure: StepFailed, facts: dict[str, Any] | None = None) -> Diagnosis | None:
+    text = "\n".join((str(failure), *failure.evidence))
+    for check in RULES:
+        found = check(step, failure, text)
+        if found is not None:
+            return found
+    return None
+
+
+def _evidence(failure: StepFailed, pattern: str = "", limit: int = 8) -> tuple[str, ...]:
+    lines = failure.evidence
+    if pattern:
+        matching = tuple(line for line in lines if re.search(pattern, line, re.IGNORECASE))
+        lines = matching or lines
+    return (str(failure), *lines[-limit:])
+
+
+def _probe(failure: StepFailed, name: str) -> Any:
+    return failure.facts.get(name)
+
+
+@rule
+def dns_not_pointing(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if step != "dns":
+        return None
+    domain, expected = failure.facts.get("domain", "the domain"), failure.facts.get("expected", "the server")
+    expires = failure.facts.get("expires_within")
+    wait = f" The stale answers should expire within {expires} s." if expires else ""
+    return Diagnosis(
+        step=step,
+        code="D1",
+        cause=f"DNS for {domain} does not point at {expected} everywhere yet: the A record is missing, "
+        f"wrong, or not yet propagated to every resolver.{wait}",
+        fix=f"At your DNS provider, set an A record {domain} -> {expected}; then wait for propagation "
+        f"(deploy-tui dns {domain} --expect {expected} --watch), or go on now with the address pinned "
+        "(--allow-unpropagated).",
+        evidence=_evidence(failure),
+    )
+
+
+@rule
+def dpkg_lock(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if not re.search(
+        r"Could not get lock /var/lib/dpkg|dpkg frontend lock|Unable to lock|is another process using it",
+        text,
+    ):
+        return None
+    holder = re.search(r"held by process (\d+) \(([^)]*)\)", text)
+    who = f" (process {holder[1]}, {holder[2]})" if holder else ""
+    return Diagnosis(
+        step=step,
+        code="D8",
+        cause=f"Another apt or dpkg run holds the package lock{who}; on a fresh server that is usually "
+        "unattended-upgrades installing security updates.",
+        fix="Wait for it to finish (ps aux | grep -E 'apt|dpkg'), then retry this step; never delete the lock files.",
+        evidence=_evidence(failure, r"lock|held by"),
+    )
+
+
+@rule
+def no_venv(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if "No module named 'django'" not in text and "No module named django" not in text:
+        return None
+    return Diagnosis(
+        step=step,
+        code="D6",
+        cause="Django is not installed in the Python that ran manage.py: the virtualenv is missing, or "
+        "the requirements were not installed into it.",
+        fix="In the site directory: python3 -m venv .venv && .venv/bin/pip install -r requirements.txt, "
+        "and run manage.py with .venv/bin/python (re-run the venv step).",
+        evidence=_evidence(failure, r"No module named|Error"),
+    )
+
+
+@rule
+def port_in_use(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if not (failure.facts.get("port_in_use") or "That port is already in use" in text):
+        return None
+    port = failure.facts.get("port", 8000)
+    return Diagnosis(
+        step=step,
+        code="D9",
+        cause=f"Something else is already listening on port {port} on the server, so runserver cannot bind it.",
+        fix=f"Find it with sudo ss -ltnp 'sport = :{port}' and stop it (an old runserver started by hand?), "
+        "or choose another app_port; then retry.",
+        evidence=_evidence(failure),
+    )
+
+
+@rule
+def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    database = _probe(failure, "database")
+    body = getattr(database, "body", "") or ""
+    if "no such table" not in text and "no such table" not in body:
+        return None
+    table = re.search(r"no such table: (\w+)", text + body)
+    return Diagnosis(
+        step=step,
+        code="D7",
+        cause=f"The database has no tables yet{f' ({table[1]})' if table else ''}: the migrations were not applied "
+        "to the database this server uses.",
+        fix="Run .venv/bin/python manage.py migrate --noinput in the site directory (the migrate step), "
+        "with the same DJANGO_DB_PATH as the server.",
+        evidence=_evidence(failure, r"no such table|OperationalError"),
+    )
+
+
+@rule
+def disallowed_host(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    outside = _probe(failure, "outside")
+    body = getattr(outside, "body", "") or ""
+    if "DisallowedHost" not in body and "Invalid HTTP_HOST" not in text:
+        return None
+    domain = failure.facts.get("domain", "the domain")
+    return Diagnosis(
+        step=step,
+        code="D5",
+        cause=f"Django refuses requests for {domain}: it is not in ALLOWED_HOSTS (DisallowedHost at /).",
+        fix=f"Add {domain} to ALLOWED_HOSTS (this site reads DJANGO_ALLOWED_HOSTS; deploy.toml: allowed_hosts) "
+        "and restart the dev server.",
+        evidence=_evidence(failure, r"Invalid HTTP_HOST|DisallowedHost|ALLOWED_HOSTS"),
+    )
+
+
+@rule
+def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    outside, inside = _probe(failure, "outside"), _probe(failure, "inside")
+    if outside is None or inside is None or outside.status is not None:
+        return None
+    port = failure.facts.get("port", 8000)
+    probes = (
+        f"outside: {outside.url} -> {outside.error}",
+        f"inside: {inside.url} -> {inside.status or inside.error}",
+    )
+    if outside.error == "timeout":
+        return Diagnosis(
+            step=step,
+            code="D3",
+            cause=f"Connections to port {port} time out from outside: a firewall drops them before they reach "
+            "the server" + (" (the server itself answers)" if inside.status else "") + ".",
+            fix=f"Open TCP port {port}: sudo ufw allow {port}/tcp on the server, or the cloud provider's "
+            "firewall / security group.",
+            evidence=(*probes, *_evidence(failure)[1:]),
+        )
+    if outside.error == "refused" and inside.status is not None:
+        return Diagnosis(
+            step=step,
+            code="D4",
+            cause="The server answers on localhost but refuses connections from outside: runserver is bound "
+            "to 127.0.0.1, which only the server itself can reach.",
+            fix=f"Start it on all interfaces: manage.py runserver 0.0.0.0:{port} (the devserver step does).",
+            evidence=(*probes, *_evidence(failure)[1:]),
+        )
+    if outside.error == "refused":
+        return Diagnosis(
+            step=step,
+            code="D2",
+            cause=f"Nothing listens on port {port}: connections are refused from outside and inside, so the dev "
+            "server is not running (it stopped, crashed or was never started).",
+            fix="Start it with the devserver step, and read its log (runserver.log in the site directory) "
+            "if it will not stay up.",
+            evidence=(*probes, *_evidence(failure)[1:]),
+        )
+    return None
+
+
+@rule
+def no_python_venv_module(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if not re.search(r"ensurepip is not available|No module named venv|python3: not found", text):
+        return None
+    return Diagnosis(
+        step=step,
+        code="D10",
+        cause="The server's Python cannot create a virtualenv: Debian and Ubuntu ship venv as a separate package.",
+        fix="sudo apt install python3-venv (the provision step), then retry.",
+        evidence=_evidence(failure, r"ensurepip|venv|not found"),
+    )

@@ -1,0 +1,123 @@
+"""The one loop that runs a plan: check, apply, diagnose, and say so in events.
+
+Each step is checked first and reported "already done" when it is; otherwise it
+is applied. A failure becomes a diagnosis and, by default, stops the run. Steps
+can be skipped, run alone, or forced to apply again (retry); a dry run lists the
+commands each step would run and touches nothing. Cancelling the task that runs
+the engine cancels the step in flight (and its remote command) and ends the run
+as cancelled. The engine knows nothing of who is listening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from deploy_tui.diagnose import diagnose
+from deploy_tui.events import (
+    Diagnosis,
+    Notice,
+    PlannedCommand,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
+from deploy_tui.ssh import SshError
+from deploy_tui.steps import Context, Step, StepFailed
+
+
+@dataclass
+class RunOutcome:
+    status: str  # "passed", "failed", "cancelled"
+    steps: dict[str, str] = field(default_factory=dict)  # step id -> status
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+
+class Engine:
+    def __init__(self, plan: Sequence[Step], ctx: Context) -> None:
+        self.plan = list(plan)
+        self.ctx = ctx
+
+    def step(self, step_id: str) -> Step:
+        for step in self.plan:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    async def run(
+        self,
+        *,
+        only: Collection[str] = (),
+        skip: Collection[str] = (),
+        force: Collection[str] = (),
+        dry_run: bool = False,
+        keep_going: bool = False,
+    ) -> RunOutcome:
+        emit = self.ctx.emit
+        started = time.monotonic()
+        emit(
+            RunStarted(
+                run_id=uuid.uuid4().hex[:12],
+                site=self.ctx.site.name,
+                started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        )
+        outcome = RunOutcome("passed")
+        try:
+            for step in self.plan:
+                if only and step.id not in only:
+                    continue
+                status = await self._one(step, outcome, skip=step.id in skip, force=step.id in force, dry_run=dry_run)
+                outcome.steps[step.id] = status
+                if status == "failed":
+                    outcome.status = "failed"
+                    if not keep_going:
+                        break
+        except asyncio.CancelledError:
+            outcome.status = "cancelled"
+            emit(RunFinished(status="cancelled", duration=time.monotonic() - started))
+            raise
+        emit(RunFinished(status=outcome.status, duration=time.monotonic() - started))
+        return outcome
+
+    async def _one(self, step: Step, outcome: RunOutcome, *, skip: bool, force: bool, dry_run: bool) -> str:
+        emit, ctx = self.ctx.emit, self.ctx
+        emit(StepStarted(step=step.id, title=step.title))
+        began = time.monotonic()
+
+        def finish(status: str, summary: str = "") -> str:
+            emit(StepFinished(step=step.id, status=status, duration=time.monotonic() - began, summary=summary))
+            return status
+
+        if skip:
+            return finish("skipped", "skipped by the operator")
+        if dry_run:
+            for command in step.commands(ctx):
+                emit(PlannedCommand(step=step.id, argv_display=command, host=ctx.ssh.target.label, sudo=step.sudo))
+            return finish("planned")
+        try:
+            if not step.verifies and not force and await step.check(ctx):
+                return finish("already-done", "already done")
+            summary = await step.apply(ctx)
+        except asyncio.CancelledError:
+            finish("cancelled")
+            raise
+        except StepFailed as failure:
+            diagnosis = diagnose(step.id, failure, ctx.facts)
+            if diagnosis is not None:
+                outcome.diagnoses.append(diagnosis)
+                emit(diagnosis)
+            return finish("failed", str(failure))
+        except SshError as error:
+            emit(Notice(step=step.id, level="error", text=str(error)))
+            return finish("failed", str(error))
+        return finish("passed", summary)

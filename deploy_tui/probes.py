@@ -1,0 +1,97 @@
+"""Smoke tests of the running site: from outside (httpx, this machine) and inside (curl over SSH).
+
+Outside is what a visitor sees; inside is what the server sees of itself. The two
+together tell a closed firewall from a server bound to 127.0.0.1 from a server
+that is not running at all, which is how the book's chapter debugs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+import time
+from dataclasses import dataclass
+
+from deploy_tui.ssh import Shell, SshSession
+
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Probe:
+    url: str
+    vantage: str
+    status: int | None
+    title: str
+    error: str  # "refused", "timeout", "unreachable: ...", or "" when an HTTP answer came
+    body: str
+    latency: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+def title_of(body: str) -> str:
+    match = _TITLE.search(body)
+    return html.unescape(" ".join(match.group(1).split())) if match else ""
+
+
+async def outside(domain: str, address: str, port: int, path: str = "/", timeout: float = 5.0) -> Probe:
+    """GET http://domain:port/path from here, sent to address (the domain pinned, like the browser's)."""
+    import httpx
+
+    url = f"http://{domain}:{port}{path}"
+    started = time.monotonic()
+    try:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+            response = await client.get(f"http://{address}:{port}{path}", headers={"Host": f"{domain}:{port}"})
+    except httpx.ConnectTimeout:
+        return Probe(url, "outside", None, "", "timeout", "", None)
+    except httpx.ConnectError as error:
+        refused = "refused" in str(error).lower() or "errno 111" in str(error).lower()
+        return Probe(url, "outside", None, "", "refused" if refused else f"unreachable: {error}", "", None)
+    except httpx.TimeoutException:
+        return Probe(url, "outside", None, "", "timeout", "", None)
+    except httpx.HTTPError as error:
+        return Probe(url, "outside", None, "", f"unreachable: {error}", "", None)
+    body = response.text
+    return Probe(url, "outside", response.status_code, title_of(body), "", body, time.monotonic() - started)
+
+
+async def inside(ssh: SshSession, step: str, domain: str, port: int, path: str = "/") -> Probe:
+    """curl http://localhost:port/path on the server itself, with the domain as Host."""
+    url = f"http://localhost:{port}{path}"
+    marker = "\x1edeploy-tui-status "
+    command = Shell(
+        shlex.join(
+            [
+                "curl",
+                "-sS",
+                "-m",
+                "5",
+                "-H",
+                f"Host: {domain}:{port}",
+                "-o",
+                "-",
+                "-w",
+                f"\\n{marker}%{{http_code}}",
+                url,
+            ]
+        )
+    )
+    started = time.monotonic()
+    result = await ssh.run(command, step=step, capture=True)
+    latency = time.monotonic() - started
+    body, _, status_text = result.captured.rpartition(marker)
+    status = int(status_text) if status_text.strip().isdigit() and status_text.strip() != "000" else None
+    if status is None:
+        text = " ".join(result.stderr_tail).lower()
+        error = (
+            "refused"
+            if "refused" in text or "couldn't connect" in text
+            else ("timeout" if "timed out" in text else f"unreachable: {' '.join(result.stderr_tail)[-200:]}")
+        )
+        return Probe(url, "inside", None, "", error, "", None)
+    return Probe(url, "inside", status, title_of(body), "", body, latency)

@@ -1,0 +1,29 @@
+"""The chapter's steps, in order: one module each. `PLAN` is the whole deployment as data."""
+
+from deploy_tui.steps.base import Context, Options, Step, StepFailed
+from deploy_tui.steps.devserver import DevServerStep
+from deploy_tui.steps.dns import DnsStep
+from deploy_tui.steps.fts import FunctionalTestsStep
+from deploy_tui.steps.migrate import MigrateStep
+from deploy_tui.steps.provision import ProvisionStep
+from deploy_tui.steps.smoke import SmokeStep
+from deploy_tui.steps.source import SourceStep
+from deploy_tui.steps.venv import VenvStep
+
+
+def default_plan() -> list[Step]:
+    return [
+        DnsStep(),
+        ProvisionStep(),
+        SourceStep(),
+        VenvStep(),
+        MigrateStep(),
+        DevServerStep(),
+        SmokeStep(),
+        FunctionalTestsStep(),
+    ]
+
+
+STEP_IDS = tuple(step.id for step in default_plan())
+
+__all__ = ["STEP_IDS", "Context", "Options", "Step", "StepFailed", "default_plan"]
