@@ -172,11 +172,13 @@ class ProbeResult(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class TestStarted(Event):
+    __test__: ClassVar[bool] = False  # a functional test's start, not a test for pytest to collect
     name: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class TestFinished(Event):
+    __test__: ClassVar[bool] = False
     name: str
     outcome: str  # "passed", "failed", "error", "skipped"
     duration: float

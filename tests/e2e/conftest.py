@@ -6,18 +6,33 @@ The boxes use their own user names, a free ssh port, and resolver and authority 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import pwd
 import shutil
+import signal
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 
+from deploy_tui.config import Site
+from deploy_tui.dns_resolvers import Resolver
+from deploy_tui.engine import RunOutcome
+from deploy_tui.events import Event
+from deploy_tui.runner import RunRequest, execute
 from deploy_tui.sandbox import BoxInfo, Sandbox, SandboxConfig
-from tests.conftest import free_port
+from deploy_tui.secret import Secret
+from deploy_tui.steps import Options
+from tests.conftest import CHECKOUT, free_port
+
+DOMAIN = "superlists-staging.test"
 
 SESSION_USER = "dtuitest"
 SESSION_RESOLVERS = ("127.0.53.11", "127.0.53.12", "127.0.53.13")
@@ -78,3 +93,90 @@ def make_sandbox() -> Iterator[MakeSandbox]:
             return sandbox
 
         yield make
+
+
+# Deploying into the session's box.
+
+
+@dataclass
+class Deployment:
+    """A site on the session box, with what it takes to run the plan against it."""
+
+    site: Site
+    resolvers: tuple[Resolver, ...]
+    box: BoxInfo
+    home: Path
+
+    @property
+    def directory(self) -> Path:
+        return self.home / self.site.directory.removeprefix("~/")
+
+    def run(self, tmp: Path, **engine: Any) -> tuple[RunOutcome, list[Event]]:
+        """Run the plan (or part of it) headlessly; return the outcome and every event."""
+        events: list[Event] = []
+        options = engine.pop("options", None) or Options(checkout=CHECKOUT, artifacts=tmp / "ft-artifacts")
+        request = RunRequest(
+            site=engine.pop("site", self.site),
+            resolvers=self.resolvers,
+            options=options,
+            sudo_password=Secret(self.box.sudo_password()),
+            recording=tmp / f"run-{uuid.uuid4().hex[:8]}.jsonl",
+            **engine,
+        )
+        outcome, _ = asyncio.run(execute(request, events.append))
+        return outcome, events
+
+    def stop_server(self) -> None:
+        """Stop the site's dev server by the pid in its pid file (it runs in a session of its own)."""
+        pid_file = self.directory / "runserver.pid"
+        if pid_file.exists() and pid_file.read_text().strip().isdigit():
+            pid = int(pid_file.read_text())
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+            for _ in range(50):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+
+
+def make_deployment(box: BoxInfo, resolvers: tuple[Resolver, ...], name: str) -> Deployment:
+    """A site of its own directory and dev server port on the session box."""
+    from deploy_tui.config import make_site
+
+    site = make_site(
+        "staging",
+        {
+            "domain": DOMAIN,
+            "host": box.address,
+            "port": box.ssh_port,
+            "user": box.user,
+            "repo": box.repo_url,
+            "identity_file": str(box.client_key),
+            "known_hosts": str(box.known_hosts),
+            "site_dir": f"~/sites/{name}",
+            "app_port": free_port("0.0.0.0"),  # noqa: S104 - the dev server binds all interfaces
+        },
+        "test",
+    )
+    return Deployment(site, resolvers, box, Path(pwd.getpwnam(box.user).pw_dir))
+
+
+@pytest.fixture(scope="session")
+def box_resolvers(sandbox_box: tuple[Sandbox, BoxInfo]) -> tuple[Resolver, ...]:
+    _, box = sandbox_box
+    return tuple(Resolver(f"sandbox {i}", r.address, r.port, "loopback") for i, r in enumerate(box.resolvers, 1))
+
+
+@pytest.fixture(scope="session")
+def deployed(sandbox_box: tuple[Sandbox, BoxInfo], box_resolvers, tmp_path_factory) -> Iterator[Deployment]:
+    """superlists deployed once for the session (all steps but the FTs); its dev server stopped at the end."""
+    _, box = sandbox_box
+    deployment = make_deployment(box, box_resolvers, "e2e-shared")
+    try:
+        outcome, events = deployment.run(tmp_path_factory.mktemp("deployed"), skip={"fts"})
+        assert outcome.ok, [e for e in events if e.kind in ("Diagnosis", "StepFinished", "Notice")]
+        yield deployment
+    finally:
+        deployment.stop_server()

@@ -1,0 +1,149 @@
+"""A whole deployment into the sandbox box, from nothing, and again: the product's main job."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deploy_tui.events import Diagnosis, StepFinished, TestFinished
+from tests.e2e.conftest import make_deployment
+
+pytestmark = pytest.mark.e2e
+
+
+def _statuses(events) -> dict[str, str]:
+    return {e.step: e.status for e in events if isinstance(e, StepFinished)}
+
+
+def _items(db: Path) -> list[tuple[int, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select id, text from lists_item order by id").fetchall()
+
+
+def test_a_fresh_deploy_ends_green_and_a_second_run_keeps_everything(sandbox_box, box_resolvers, tmp_path) -> None:
+    _, box = sandbox_box
+    deployment = make_deployment(box, box_resolvers, f"fresh-{uuid.uuid4().hex[:6]}")
+    assert not deployment.directory.exists()
+    try:
+        started = time.monotonic()
+        first, events = deployment.run(tmp_path)
+        first_took = time.monotonic() - started
+        assert first.ok, [e for e in events if isinstance(e, Diagnosis | StepFinished)]
+        statuses = _statuses(events)
+        for step in ("source", "venv", "migrate", "devserver"):
+            assert statuses[step] == "passed", statuses
+        assert statuses["dns"] == statuses["smoke"] == statuses["fts"] == "passed"
+        tests = [e for e in events if isinstance(e, TestFinished)]
+        assert len(tests) >= 3
+        assert {t.outcome for t in tests} == {"passed"}
+
+        db = deployment.directory / "db.sqlite3"
+        items_after_first = _items(db)
+        assert len(items_after_first) >= 4  # the FTs' items, in the server's own database
+
+        started = time.monotonic()
+        second, events = deployment.run(tmp_path)
+        second_took = time.monotonic() - started
+        assert second.ok
+        statuses = _statuses(events)
+        for step in ("provision", "source", "venv", "migrate", "devserver"):
+            assert statuses[step] == "already-done", statuses
+        # Everything the first run's visitors wrote is still there, and the second run's too.
+        items_after_second = _items(db)
+        assert items_after_second[: len(items_after_first)] == items_after_first
+        assert len(items_after_second) > len(items_after_first)
+        # Without the FTs, which take the same time each run, the redeploy is much faster.
+        assert second_took < first_took
+    finally:
+        deployment.stop_server()
+
+
+def test_a_redeploy_without_the_fts_is_much_faster(deployed, tmp_path) -> None:
+    started = time.monotonic()
+    outcome, events = deployed.run(tmp_path, skip={"fts"})
+    took = time.monotonic() - started
+    assert outcome.ok
+    assert _statuses(events)["devserver"] == "already-done"
+    assert took < 10  # a no-change redeploy is a handful of checks over one connection
+
+
+def test_a_dry_run_lists_commands_and_touches_nothing(sandbox_box, box_resolvers, tmp_path) -> None:
+    from deploy_tui.events import CommandStarted, PlannedCommand
+
+    _, box = sandbox_box
+    deployment = make_deployment(box, box_resolvers, f"dry-{uuid.uuid4().hex[:6]}")
+    outcome, events = deployment.run(tmp_path, dry_run=True)
+    assert outcome.ok
+    planned = [e for e in events if isinstance(e, PlannedCommand)]
+    assert {e.step for e in planned} == {"dns", "provision", "source", "venv", "migrate", "devserver", "smoke", "fts"}
+    assert any("pip install -r requirements.txt" in e.argv_display for e in planned)
+    assert not [e for e in events if isinstance(e, CommandStarted)]
+    assert not deployment.directory.exists()
+
+
+def test_headless_cli_run_exits_0_and_writes_a_recording(deployed, tmp_path) -> None:
+    from deploy_tui.demo import deploy_toml
+    from deploy_tui.record import read_recording
+
+    config = tmp_path / "deploy.toml"
+    text = deploy_toml(deployed.box).replace(
+        'branch = "main"\n',
+        f'branch = "main"\nsite_dir = "{deployed.site.directory}"\napp_port = {deployed.site.app_port}\n',
+    )
+    config.write_text(text)
+    password = tmp_path / "pw"
+    password.write_text(deployed.box.sudo_password() + "\n")
+    recording = tmp_path / "run.jsonl"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy_tui",
+            "run",
+            "--headless",
+            "--config",
+            str(config),
+            "--skip",
+            "fts",
+            "--sudo-password-file",
+            str(password),
+            "--recording",
+            str(recording),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "✓ run passed" in result.stdout
+    assert f"recording: {recording}" in result.stdout
+    events = read_recording(recording).events
+    assert events[0].kind == "RunStarted"
+    assert events[-1].kind == "RunFinished"
+    assert deployed.box.sudo_password() not in recording.read_text()
+
+
+def test_headless_cli_exits_1_when_a_step_fails(deployed, tmp_path) -> None:
+    from deploy_tui.demo import deploy_toml
+
+    config = tmp_path / "deploy.toml"
+    config.write_text(
+        deploy_toml(deployed.box)
+        .replace('branch = "main"', 'branch = "no-such-branch"')
+        .replace("repo = ", f'site_dir = "~/sites/bad-{uuid.uuid4().hex[:6]}"\nrepo = ')
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy_tui", "run", "--headless", "--config", str(config), "--only", "source"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "✗ source failed" in result.stdout
+    assert "no-such-branch" in result.stdout
