@@ -215,12 +215,14 @@ def _dns_parser(sub: Any) -> None:
 SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
 
 
-def _run_request(args: argparse.Namespace, site: Any, resolvers: Any, password_file: Path | None) -> Any:
+def _run_request(
+    args: argparse.Namespace, site: Any, resolvers: Any, password_file: Path | None, ask_password: bool = True
+) -> Any:
     from deploy_tui.runner import RunRequest, read_password
     from deploy_tui.steps import Options
 
     options = Options(allow_unpropagated=args.allow_unpropagated, checkout=args.checkout.resolve())
-    needs_sudo = not args.dry_run and (not args.only or "provision" in args.only)
+    needs_sudo = ask_password and not args.dry_run and (not args.only or "provision" in args.only)
     password = read_password(password_file, site.user) if needs_sudo else None
     return RunRequest(
         site=site,
@@ -235,7 +237,9 @@ def _run_request(args: argparse.Namespace, site: Any, resolvers: Any, password_f
     )
 
 
-def _execute(request: Any) -> int:
+def _execute(request: Any, headless: bool = True, sudo_file: Path | None = None) -> int:
+    if not headless:
+        return _tui(request)
     import asyncio
 
     from deploy_tui.headless import Printer
@@ -250,6 +254,34 @@ def _execute(request: Any) -> int:
     return 0 if outcome.ok else 1
 
 
+def _tui(request: Any) -> int:
+    """The walkthrough in the terminal, for the request's site; the operator starts the run (r)."""
+    from deploy_tui.app import DeployApp
+
+    app = DeployApp(
+        site=request.site, resolvers=request.resolvers, options=request.options, sudo_password=request.sudo_password
+    )
+    app.run()
+    if app.last_recording:
+        print(f"recording: {app.last_recording}")
+    return 0
+
+
+def _tui_from_config(path: Path, site_name: str = "staging") -> int:
+    """`deploy-tui` alone: the setup screen, on ./deploy.toml."""
+    if not sys.stdout.isatty():
+        build_parser().print_help()
+        return 0
+    from deploy_tui.app import DeployApp
+
+    DeployApp(site=None, config_path=path).run()
+    return 0
+
+
+def _headless(args: argparse.Namespace) -> bool:
+    return bool(args.headless or args.dry_run or not sys.stdout.isatty() or not sys.stdin.isatty())
+
+
 def _run(args: argparse.Namespace) -> int:
     """Deploy a site from deploy.toml with the engine, printing plain lines (the TUI comes later)."""
     from deploy_tui.config import ConfigError, load
@@ -260,7 +292,12 @@ def _run(args: argparse.Namespace) -> int:
         site = config.site(args.site)
     except ConfigError as error:
         raise UsageError(str(error)) from None
-    return _execute(_run_request(args, site, config.resolvers, args.sudo_password_file))
+    headless = _headless(args)
+    password_file = args.sudo_password_file
+    if not headless and password_file is None:
+        # The TUI asks in its own modal when a step needs it.
+        return _tui(_run_request(args, site, config.resolvers, None, ask_password=False))
+    return _execute(_run_request(args, site, config.resolvers, password_file), headless)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -276,7 +313,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     path, site, resolvers = write_demo_config(box, sandbox.config.state_dir)
     print(f"deploy-tui demo: deploying {site.domain} to {site.user}@{site.host}:{site.port} ({path})")
-    code = _execute(_run_request(args, site, resolvers, box.sudo_password_file))
+    code = _execute(_run_request(args, site, resolvers, box.sudo_password_file), _headless(args))
     if code == 0 and not args.dry_run:
         print(
             f"The site is up at http://{site.domain}:{site.app_port}/ on the box ({site.address}); "
@@ -320,7 +357,9 @@ def _plan_flags(parser: argparse.ArgumentParser) -> None:
         default=CHECKOUT,
         help="the site's checkout on this machine, with functional_tests/ (default: this one)",
     )
-    parser.add_argument("--headless", action="store_true", help="plain line output, no TUI (the default for now)")
+    parser.add_argument(
+        "--headless", action="store_true", help="plain line output, no TUI (also when not on a terminal)"
+    )
 
 
 def _run_parser(sub: Any) -> None:
@@ -364,8 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        return _tui_from_config(Path("deploy.toml"))
     try:
         return int(args.func(args))
     except UsageError as error:

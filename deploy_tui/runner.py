@@ -21,7 +21,7 @@ from deploy_tui.engine import Engine, RunOutcome
 from deploy_tui.events import Sink, fanout
 from deploy_tui.record import Recorder
 from deploy_tui.secret import Redactor, Secret
-from deploy_tui.ssh import HostKeyDecision, HostKeyQuestion, SshSession, SshTarget
+from deploy_tui.ssh import HostKeyDecision, HostKeyPrompt, HostKeyQuestion, SshSession, SshTarget
 from deploy_tui.steps import Context, Options, default_plan
 
 
@@ -84,7 +84,9 @@ def read_password(path: Path | None, user: str | None) -> Secret | None:
     return None
 
 
-async def execute(request: RunRequest, sink: Sink) -> tuple[RunOutcome, Path]:
+async def execute(
+    request: RunRequest, sink: Sink, on_unknown_host_key: HostKeyPrompt = ask_on_terminal
+) -> tuple[RunOutcome, Path]:
     """Run the plan with events going to sink and to a new recording; returns the outcome and its path."""
     path = request.recording or recording_path(request.site.name)
     redactor = Redactor()
@@ -94,7 +96,7 @@ async def execute(request: RunRequest, sink: Sink) -> tuple[RunOutcome, Path]:
             target_for(request.site),
             emit=emit,
             redactor=redactor,
-            on_unknown_host_key=ask_on_terminal,
+            on_unknown_host_key=on_unknown_host_key,
             sudo_password=request.sudo_password,
         )
         ctx = Context(

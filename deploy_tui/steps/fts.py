@@ -75,7 +75,7 @@ class FunctionalTestsStep(Step):
                 line = raw.decode(errors="replace").rstrip("\n")
                 # pytest's progress dots share the line with the plugin's marks.
                 before, mark, data = line.partition(MARK)
-                if before.strip():
+                if before.strip() and not _progress_only(before):
                     ctx.emit(Output(step=self.id, command_id=command_id, stream="stdout", lines=(before,)))
                 if mark:
                     event = self._test_event(json.loads(data))
@@ -123,6 +123,12 @@ class FunctionalTestsStep(Step):
             traceback=str(data.get("traceback", "")),
             screenshot=str(data.get("screenshot", "")),
         )
+
+
+def _progress_only(text: str) -> bool:
+    """pytest's per-test progress marks (".", "F", "[100%]"): the events already say it better."""
+    stripped = text.strip()
+    return not stripped.strip(".FEsxX") or (stripped.startswith("[") and stripped.endswith("%]"))
 
 
 def _stop(process: asyncio.subprocess.Process) -> None:

@@ -1,0 +1,172 @@
+"""The setup screen: a site's settings, checked as they are typed, loaded from and saved to deploy.toml."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
+
+from deploy_tui.config import CHECKS, ConfigError, Site, make_site
+
+FIELDS = (
+    ("domain", "Domain", "superlists-staging.example.com"),
+    ("host", "Host (address or ssh alias)", "203.0.113.7"),
+    ("port", "SSH port", "22"),
+    ("user", "User (non-root, with sudo)", "elspeth"),
+    ("repo", "Git repository", "https://github.com/you/superlists.git"),
+    ("branch", "Branch", "main"),
+)
+
+
+class SiteChosen(Message):
+    def __init__(self, site: Site) -> None:
+        super().__init__()
+        self.site = site
+
+
+class SetupScreen(Screen[None]):
+    """Edit the staging or live site; every field says at once what is wrong with it."""
+
+    CSS_PATH = Path(__file__).with_name("setup.tcss")
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="setup.save"),
+        Binding("ctrl+g", "start", "Walk through", id="setup.start"),
+        Binding("escape", "app.quit", "Quit", id="setup.quit"),
+    ]
+
+    def __init__(self, config_path: Path, site_name: str = "staging") -> None:
+        super().__init__()
+        self.config_path = config_path
+        self.site_name = site_name
+        self._data: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield Static(f"Settings of the site, saved in [b]{self.config_path}[/b]", id="where")
+            with RadioSet(id="which"):
+                yield RadioButton("staging", value=self.site_name == "staging", id="staging")
+                yield RadioButton("live", value=self.site_name == "live", id="live")
+            for key, label, placeholder in FIELDS:
+                with Vertical(classes="field"):
+                    yield Label(label)
+                    yield Input(placeholder=placeholder, id=f"field-{key}")
+                    yield Static("", id=f"error-{key}", classes="error")
+            with Horizontal(id="buttons"):
+                yield Button("Save", id="save")
+                yield Button("Walk through", variant="primary", id="start")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "setup"
+        if self.config_path.is_file():
+            try:
+                self._data = tomllib.loads(self.config_path.read_text())
+            except tomllib.TOMLDecodeError as error:
+                self.notify(f"{self.config_path}: {error}", severity="error")
+        self._load(self.site_name)
+
+    def _load(self, name: str) -> None:
+        self.site_name = name
+        values = self._data.get("sites", {}).get(name, {})
+        for key, _, _ in FIELDS:
+            value = values.get(key, "main" if key == "branch" else "")
+            self.query_one(f"#field-{key}", Input).value = str(value)
+
+    @on(RadioSet.Changed, "#which")
+    def _switch(self, event: RadioSet.Changed) -> None:
+        self._load(str(event.pressed.id))
+
+    @on(Input.Changed)
+    def _validate(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("field-")
+        self._check(key, event.value)
+
+    def _check(self, key: str, text: str) -> Any:
+        error = self.query_one(f"#error-{key}", Static)
+        if not text:
+            error.update("")
+            return None
+        try:
+            value = CHECKS[key](int(text) if key == "port" and text.isdigit() else text, key)
+        except ConfigError as problem:
+            error.update(str(problem))
+            return None
+        error.update("")
+        return value
+
+    def _values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, _, _ in FIELDS:
+            text = self.query_one(f"#field-{key}", Input).value.strip()
+            if text:
+                values[key] = int(text) if key == "port" and text.isdigit() else text
+        return values
+
+    def _site(self) -> Site | None:
+        try:
+            existing = {
+                k: v
+                for k, v in self._data.get("sites", {}).get(self.site_name, {}).items()
+                if k not in {key for key, _, _ in FIELDS}
+            }
+            return make_site(self.site_name, {**existing, **self._values()}, f"sites.{self.site_name}")
+        except ConfigError as error:
+            self.notify(str(error), severity="error", timeout=8)
+            return None
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        if self._site() is None:
+            return
+        self._data.setdefault("sites", {})[self.site_name] = {
+            **self._data.get("sites", {}).get(self.site_name, {}),
+            **self._values(),
+        }
+        self.config_path.write_text(dump_toml(self._data))
+        self.notify(f"Saved {self.config_path}")
+
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        site = self._site()
+        if site is not None:
+            self.post_message(SiteChosen(site))
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """deploy.toml's shape only: tables of tables of scalars and lists. JSON strings are TOML strings."""
+    lines: list[str] = []
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(item) for item in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(item)}" for k, item in v.items()) + " }"
+        return json.dumps(str(v), ensure_ascii=False)
+
+    def table(name: str, body: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        if scalars or not body:
+            lines.append(f"[{name}]")
+            lines.extend(f"{k} = {value(v)}" for k, v in scalars.items())
+            lines.append("")
+        for k, v in body.items():
+            if isinstance(v, dict):
+                table(f"{name}.{k}", v)
+
+    for name, body in data.items():
+        table(name, body)
+    return "\n".join(lines)

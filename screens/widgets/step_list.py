@@ -1,0 +1,60 @@
+"""The list of steps with their status icon, duration and summary."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import ListItem, ListView, Static
+
+ICONS = {
+    "pending": ("○", "dim"),
+    "running": ("◐", "bold yellow"),
+    "passed": ("✓", "bold green"),
+    "already-done": ("=", "cyan"),
+    "failed": ("✗", "bold red"),
+    "skipped": ("-", "yellow"),
+    "cancelled": ("!", "yellow"),
+    "planned": ("·", "cyan"),
+}
+LABELS = {"already-done": "already done"}
+
+
+class StepItem(ListItem):
+    """One step: icon, title, and once it ran, its status and duration."""
+
+    DEFAULT_CSS = """
+    StepItem { height: auto; padding: 0 1; }
+    StepItem.-failed Static { color: $error; }
+    """
+
+    def __init__(self, step_id: str, title: str) -> None:
+        super().__init__(id=f"step-{step_id}")
+        self.step_id = step_id
+        self.title = title
+        self.status = "pending"
+        self.duration: float | None = None
+        self._label = Static(self._render_text())
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield self._label
+
+    def _render_text(self) -> Text:
+        icon, style = ICONS.get(self.status, ("?", ""))
+        text = Text.assemble((f"{icon} ", style), self.title)
+        if self.status not in ("pending", "running"):
+            when = f" {self.duration:.1f}s" if self.duration is not None else ""
+            text.append(f"\n  {LABELS.get(self.status, self.status)}{when}", style="dim")
+        elif self.status == "running":
+            text.append("\n  running…", style="dim")
+        return text
+
+    def set_status(self, status: str, duration: float | None = None) -> None:
+        self.status, self.duration = status, duration
+        self.set_class(status == "failed", "-failed")
+        self._label.update(self._render_text())
+
+
+class StepList(ListView):
+    """Steps in plan order; selecting one shows its output and its own pane."""
+
+    def item(self, step_id: str) -> StepItem:
+        return self.query_one(f"#step-{step_id}", StepItem)
