@@ -64,7 +64,7 @@ class SetupScreen(Screen[None]):
             with Horizontal(id="buttons"):
                 yield Button("Save", id="save")
                 yield Button("Walk through", variant="primary", id="start")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "setup"
@@ -93,15 +93,15 @@ class SetupScreen(Screen[None]):
 
     def _check(self, key: str, text: str) -> Any:
         error = self.query_one(f"#error-{key}", Static)
-        if not text:
-            error.update("")
-            return None
-        try:
-            value = CHECKS[key](int(text) if key == "port" and text.isdigit() else text, key)
-        except ConfigError as problem:
-            error.update(str(problem))
-            return None
-        error.update("")
+        value = None
+        problem = ""
+        if text:
+            try:
+                value = CHECKS[key](int(text) if key == "port" and text.isdigit() else text, key)
+            except ConfigError as refused:
+                problem = str(refused)
+        error.update(problem)
+        error.set_class(bool(problem), "-shown")
         return value
 
     def _values(self) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class WalkthroughScreen(Screen[None]):
     CSS_PATH = Path(__file__).with_name("walkthrough.tcss")
     BINDINGS = [
         Binding("r", "run_all", "Run all", id="walkthrough.run_all"),
-        Binding("space", "run_step", "Run step", id="walkthrough.run_step"),
+        Binding("space", "run_step", "Step", id="walkthrough.run_step"),
         Binding("t", "retry", "Retry", id="walkthrough.retry"),
         Binding("s", "skip", "Skip", id="walkthrough.skip"),
         Binding("c", "cancel", "Cancel", id="walkthrough.cancel"),
@@ -74,7 +74,7 @@ class WalkthroughScreen(Screen[None]):
                     for step_id, _, guide in self.steps:
                         yield StepPane(step_id, guide)
                 yield OutputPane(id="output")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#steps").border_title = "Steps"

@@ -24,6 +24,7 @@ class StepItem(ListItem):
     DEFAULT_CSS = """
     StepItem { height: auto; padding: 0 1; }
     StepItem.-failed Static { color: $error; }
+    StepItem.-failed.-highlight Static { color: $text; }
     """
 
     def __init__(self, step_id: str, title: str) -> None:

@@ -1,0 +1,171 @@
+"""The walkthrough driven by keys, fed a scripted run: statuses, panes, modals, palette."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Log
+
+from deploy_tui.app import DeployApp
+from deploy_tui.secret import Secret
+from deploy_tui.ssh import HostKeyDecision, HostKeyQuestion
+from screens.modals import HostKeyScreen, SudoPasswordScreen
+from screens.walkthrough import WalkthroughScreen
+from screens.widgets.diagnosis_card import DiagnosisCard
+from screens.widgets.step_list import StepList
+from tests.tui.scripted import OPTIONS, RESOLVERS, SITE, ScriptedRunner, failing_run
+
+PASSWORD = Secret("pw-123456")
+
+
+def make_app(runner: ScriptedRunner, password: Secret | None = PASSWORD) -> DeployApp:
+    return DeployApp(site=SITE, resolvers=RESOLVERS, options=OPTIONS, sudo_password=password, runner=runner)
+
+
+async def test_run_all_shows_each_steps_status_and_the_failures_diagnosis() -> None:
+    runner = ScriptedRunner(failing_run())
+    app = make_app(runner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        steps = app.screen.query_one(StepList)
+        statuses = {item.step_id: item.status for item in steps.children}  # type: ignore[attr-defined]
+        assert statuses == {
+            "dns": "passed",
+            "provision": "already-done",
+            "source": "already-done",
+            "venv": "already-done",
+            "migrate": "already-done",
+            "devserver": "passed",
+            "smoke": "failed",
+            "fts": "pending",
+        }
+        screen = app.screen
+        assert isinstance(screen, WalkthroughScreen)
+        assert screen.selected == "smoke"  # the failure is brought into view
+        card = screen.query_one("#pane-smoke").query_one(DiagnosisCard)
+        assert card.has_class("-shown")
+        assert "D4" in str(card.render())
+        probes = screen.query_one("#table-smoke", DataTable)
+        assert probes.row_count == 2
+
+
+async def test_selecting_a_step_shows_its_output_with_stderr_marked() -> None:
+    app = make_app(ScriptedRunner(failing_run()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        steps = app.screen.query_one(StepList)
+        steps.focus()
+        steps.index = 5  # devserver
+        await pilot.pause(0.2)
+        log = app.screen.query_one(Log)
+        text = "\n".join(str(line) for line in log.lines)
+        assert "$ runserver 127.0.0.1:8000" in text
+        assert "Starting development server" in text
+        assert "! Watching for file changes" in text
+
+
+async def test_the_dns_table_fills_in_resolver_by_resolver() -> None:
+    app = make_app(ScriptedRunner(failing_run()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        table = app.screen.query_one("#table-dns", DataTable)
+        assert table.row_count == 2
+        statuses = {str(table.get_row_at(i)[0]) for i in range(2)}
+        assert statuses == {"match", "stale"}
+
+
+async def test_retry_runs_the_selected_step_forced_and_skip_goes_on_without_it() -> None:
+    runner = ScriptedRunner(failing_run())
+    app = make_app(runner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.press("t")  # the selected step is the failed smoke step
+        await app.workers.wait_for_complete()
+        assert runner.requests[-1].only == frozenset({"smoke"})
+        assert runner.requests[-1].force == frozenset({"smoke"})
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        assert runner.requests[-1].skip == frozenset({"smoke"})
+        assert runner.requests[-1].only == frozenset({"smoke", "fts"})
+        await pilot.press("d")
+        await app.workers.wait_for_complete()
+        assert runner.requests[-1].dry_run
+
+
+async def test_the_sudo_password_is_asked_in_a_masked_modal_and_handed_to_the_run() -> None:
+    runner = ScriptedRunner(failing_run())
+    app = make_app(runner, password=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, SudoPasswordScreen)
+        field = app.screen.query_one(Input)
+        assert field.password
+        await pilot.press(*"s3cret-pw")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        assert runner.requests[-1].sudo_password.reveal() == "s3cret-pw"
+        assert "s3cret-pw" not in repr(runner.requests[-1])
+
+
+async def test_cancelling_the_sudo_modal_starts_nothing() -> None:
+    runner = ScriptedRunner(failing_run())
+    app = make_app(runner, password=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        assert runner.requests == []
+
+
+@pytest.mark.parametrize(
+    ("button", "decision"),
+    [
+        ("#once", HostKeyDecision.ACCEPT_ONCE),
+        ("#save", HostKeyDecision.ACCEPT_AND_SAVE),
+        ("#reject", HostKeyDecision.REJECT),
+    ],
+)
+async def test_the_host_key_modal_shows_the_fingerprint_and_returns_the_choice(button, decision) -> None:
+    answers: list[HostKeyDecision] = []
+
+    class AskingRunner(ScriptedRunner):
+        async def __call__(self, request, sink, on_unknown_host_key=None):  # type: ignore[no-untyped-def]
+            question = HostKeyQuestion("[127.0.0.2]:2222", "ssh-ed25519", "SHA256:abcdef", SITE_KNOWN_HOSTS)
+            answers.append(await on_unknown_host_key(question))
+            return await super().__call__(request, sink)
+
+    app = make_app(AskingRunner([]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, HostKeyScreen)
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "SHA256:abcdef" in shown
+        assert "[127.0.0.2]:2222" in shown
+        await pilot.click(button)
+        await app.workers.wait_for_complete()
+    assert answers == [decision]
+
+
+SITE_KNOWN_HOSTS = Path("/root/.ssh/known_hosts")
+
+
+async def test_every_walkthrough_key_is_in_the_footer_and_the_palette() -> None:
+    app = make_app(ScriptedRunner([]))
+    async with app.run_test(size=(120, 40)):
+        screen = app.screen
+        commands = {c.title for c in app.get_system_commands(screen)}
+        for binding in WalkthroughScreen.BINDINGS:
+            assert binding.id  # remappable
+            if not binding.action.startswith("app."):
+                assert binding.description in commands
+        footer_keys = {b.binding.key for b in screen.active_bindings.values() if b.binding.show}
+        assert {"r", "space", "t", "s", "c", "d", "f", "q"} <= footer_keys
