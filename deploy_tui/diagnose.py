@@ -45,10 +45,16 @@ def _probe(failure: StepFailed, name: str) -> Any:
     return failure.facts.get(name)
 
 
+def _unanswered(failure: StepFailed) -> bool:
+    """The smoke test got no HTTP answer from outside (refused, timeout): a network or process problem."""
+    outside = _probe(failure, "outside")
+    return outside is not None and outside.status is None
+
+
 @rule
 def dns_not_pointing(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if step != "dns":
-        return None
+    if step != "dns" or "expected" not in failure.facts:
+        return None  # not a propagation check (e.g. no address to expect): the message says what to set
     domain, expected = failure.facts.get("domain", "the domain"), failure.facts.get("expected", "the server")
     expires = failure.facts.get("expires_within")
     wait = f" The stale answers should expire within {expires} s." if expires else ""
@@ -66,10 +72,10 @@ def dns_not_pointing(step: str, failure: StepFailed, text: str) -> Diagnosis | N
 
 @rule
 def dpkg_lock(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if not re.search(
-        r"Could not get lock /var/lib/dpkg|dpkg frontend lock|Unable to lock|is another process using it",
-        text,
-    ):
+    # apt: "Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 9893 (apt-get)...",
+    # "... is another process using it?"; dpkg: "... lock was locked by another process with pid N".
+    # Not "Could not open lock file ... (13: Permission denied)" / "are you root?": that is no sudo.
+    if not re.search(r"Could not get lock|is another process using it|locked by another process", text):
         return None
     holder = re.search(r"held by process (\d+) \(([^)]*)\)", text)
     who = f" (process {holder[1]}, {holder[2]})" if holder else ""
@@ -85,7 +91,9 @@ def dpkg_lock(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
 
 @rule
 def no_venv(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if "No module named 'django'" not in text and "No module named django" not in text:
+    # "ModuleNotFoundError: No module named 'django'", or "python3: No module named django" (-m);
+    # not another module whose name starts with django (django_extensions, 'django.contrib.x').
+    if not re.search(r"No module named (?:'django'|django(?![\w.]))", text):
         return None
     return Diagnosis(
         step=step,
@@ -115,6 +123,8 @@ def port_in_use(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
 
 @rule
 def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if _unanswered(failure):
+        return None  # an old "no such table" in the server's log says nothing about a server that is not there
     database = _probe(failure, "database")
     body = getattr(database, "body", "") or ""
     if "no such table" not in text and "no such table" not in body:
@@ -133,6 +143,8 @@ def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
 
 @rule
 def disallowed_host(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    if _unanswered(failure):
+        return None  # an old "Invalid HTTP_HOST" in the server's log says nothing about a server that is not there
     outside = _probe(failure, "outside")
     body = getattr(outside, "body", "") or ""
     if "DisallowedHost" not in body and "Invalid HTTP_HOST" not in text:
@@ -192,7 +204,7 @@ def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagn
 
 @rule
 def no_python_venv_module(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if not re.search(r"ensurepip is not available|No module named venv|python3: not found", text):
+    if not re.search(r"ensurepip is not\s+available|No module named venv|python3: not found", text):
         return None
     return Diagnosis(
         step=step,

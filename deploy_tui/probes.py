@@ -33,6 +33,16 @@ class Probe:
         return self.status == 200
 
 
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """httpx wraps the socket's own error ("All connection attempts failed"): look down the chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def title_of(body: str) -> str:
     match = _TITLE.search(body)
     return html.unescape(" ".join(match.group(1).split())) if match else ""
@@ -50,7 +60,7 @@ async def outside(domain: str, address: str, port: int, path: str = "/", timeout
     except httpx.ConnectTimeout:
         return Probe(url, "outside", None, "", "timeout", "", None)
     except httpx.ConnectError as error:
-        refused = "refused" in str(error).lower() or "errno 111" in str(error).lower()
+        refused = _caused_by(error, ConnectionRefusedError)
         return Probe(url, "outside", None, "", "refused" if refused else f"unreachable: {error}", "", None)
     except httpx.TimeoutException:
         return Probe(url, "outside", None, "", "timeout", "", None)
