@@ -390,6 +390,9 @@ class SshSession:
                 break
             split = splitter.feed(chunk)
             self._deliver(split.lines, stream, step, command_id, streams)
+            # A read that finds data waiting does not suspend: without this a flood would
+            # keep the loop (and a UI sharing it) busy until the command ends.
+            await asyncio.sleep(0)
             if split.update is not None:
                 self._emit(
                     OutputUpdate(step=step, command_id=command_id, stream=stream, text=self._redact(split.update))
