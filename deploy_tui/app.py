@@ -26,6 +26,8 @@ from deploy_tui.steps import Context, Options, default_plan
 from screens.guides import guide
 from screens.messages import CancelRequested, RunRequested
 from screens.modals import HostKeyScreen, SudoPasswordScreen
+from screens.replay import ReplayScreen
+from screens.runs import RunChosen, RunsScreen
 from screens.setup import SetupScreen, SiteChosen
 from screens.walkthrough import WalkthroughScreen
 
@@ -46,8 +48,12 @@ class DeployApp(App[int]):
         config_path: Path = Path("deploy.toml"),
         sudo_password: Secret | None = None,
         runner: Runner | None = None,
+        recording: Path | None = None,
+        runs_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.recording = recording
+        self.runs_dir = runs_dir
         self.site = site
         self.resolvers = resolvers
         self.options = options or Options()
@@ -58,16 +64,22 @@ class DeployApp(App[int]):
         self._accepted_once: set[str] = set()
 
     def on_mount(self) -> None:
-        if self.site is None:
+        if self.recording is not None:
+            self._replay(self.recording)
+        elif self.runs_dir is not None:
+            from deploy_tui.record_index import list_runs
+
+            self.push_screen(RunsScreen(list_runs(self.runs_dir), self.runs_dir))
+        elif self.site is None:
             self.push_screen(SetupScreen(self.config_path))
         else:
             self._walkthrough(self.site)
 
-    def _walkthrough(self, site: Site) -> None:
+    def _steps(self, site: Site) -> list[tuple[str, str, str]]:
+        """Each step's id, title and guide (with the exact commands it runs for this site)."""
         from deploy_tui.runner import target_for
         from deploy_tui.ssh import SshSession
 
-        self.site = site
         ctx = Context(
             site=site,
             emit=lambda e: None,
@@ -75,8 +87,33 @@ class DeployApp(App[int]):
             resolvers=self.resolvers or (),
             options=self.options,
         )
-        steps = [(s.id, s.title, guide(s.id, s.commands(ctx))) for s in default_plan()]
-        self.push_screen(WalkthroughScreen(steps, f"{site.name}: {site.domain} on {site.user or ''}@{site.host}"))
+        return [(s.id, s.title, guide(s.id, s.commands(ctx))) for s in default_plan()]
+
+    def _walkthrough(self, site: Site) -> None:
+        self.site = site
+        self.push_screen(WalkthroughScreen(self._steps(site), _title(site)))
+
+    def _replay(self, path: Path) -> None:
+        from deploy_tui.record import RecordingError, read_recording
+        from deploy_tui.replay_params import params_of
+
+        try:
+            recording = read_recording(path)
+        except RecordingError as error:
+            self.exit(return_code=2, message=str(error))
+            return
+        self.site, resolvers = params_of(recording.events)
+        self.resolvers = resolvers or self.resolvers
+        if self.site is not None:
+            steps, title = self._steps(self.site), f"{_title(self.site)} (recording {path.name})"
+        else:  # an older recording without its parameters: it replays, but cannot run a step again
+            steps = [(s.id, s.title, guide(s.id, [])) for s in default_plan()]
+            title = f"recording {path.name}"
+        self.push_screen(ReplayScreen(steps, title, recording.events, recording.warning))
+
+    @on(RunChosen)
+    def _run_chosen(self, message: RunChosen) -> None:
+        self._replay(message.path)
 
     @on(SiteChosen)
     def _site_chosen(self, message: SiteChosen) -> None:
@@ -91,6 +128,9 @@ class DeployApp(App[int]):
 
     @on(RunRequested)
     def _run_requested(self, message: RunRequested) -> None:
+        if self.site is None:
+            self.notify("This recording does not say which server it ran against.", severity="warning")
+            return
         if any(w.group == "engine" and w.is_running for w in self.workers):
             self.notify("A run is in progress: cancel it (c) first.", severity="warning")
             return
@@ -149,3 +189,7 @@ class DeployApp(App[int]):
                 yield SystemCommand(
                     binding.description, f"key: {binding.key}", lambda action=binding.action: screen.run_action(action)
                 )
+
+
+def _title(site: Site) -> str:
+    return f"{site.name}: {site.domain} on {site.user or ''}@{site.host}"

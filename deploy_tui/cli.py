@@ -322,6 +322,73 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
+def _replay(args: argparse.Namespace) -> int:
+    """Replay a recording in the walkthrough, pick one from the past runs, or export it as asciicast."""
+    from deploy_tui.record import RecordingError, read_recording
+    from deploy_tui.runner import runs_dir
+
+    if args.export:
+        if args.export[0] != "cast":
+            raise UsageError(f"--export {args.export[0]}: the one format is cast (asciicast v2)")
+        if args.file is None:
+            raise UsageError("--export needs the recording to export: deploy-tui replay FILE --export cast OUT.cast")
+        from deploy_tui.asciicast import export_cast
+
+        try:
+            recording = read_recording(args.file)
+        except RecordingError as error:
+            raise UsageError(str(error)) from None
+        if recording.warning:
+            print(f"deploy-tui: warning: {recording.warning}", file=sys.stderr)
+        out = Path(args.export[1])
+        try:
+            count = export_cast(recording.events, out)
+        except OSError as error:
+            raise UsageError(f"cannot write {out}: {error.strerror}") from None
+        print(f"{out}: {count} frames (asciinema play {out})")
+        return 0
+    if args.file is not None:
+        try:
+            recording = read_recording(args.file)
+        except RecordingError as error:
+            raise UsageError(str(error)) from None
+        if recording.warning:
+            print(f"deploy-tui: warning: {recording.warning}", file=sys.stderr)
+    if not sys.stdout.isatty():
+        return _print_runs(runs_dir()) if args.file is None else _print_recording(args.file)
+    from deploy_tui.app import DeployApp
+
+    app = DeployApp(site=None, recording=args.file, runs_dir=None if args.file else runs_dir())
+    app.run()
+    return int(app.return_code or 0)
+
+
+def _print_runs(directory: Path) -> int:
+    from deploy_tui.record_index import list_runs
+
+    for run in list_runs(directory):
+        took = f"{run.duration:.1f}s" if run.duration is not None else "-"
+        print(f"{run.started_at}  {run.site:<10} {run.status:<10} {took:>8}  {run.path}")
+    return 0
+
+
+def _print_recording(path: Path) -> int:
+    from deploy_tui.headless import Printer
+    from deploy_tui.record import read_recording
+
+    printer = Printer(sys.stdout)
+    for event in read_recording(path).events:
+        printer(event)
+    return 0
+
+
+def _replay_parser(sub: Any) -> None:
+    replay = sub.add_parser("replay", help="replay a recorded run (no FILE: choose from past runs)")
+    replay.add_argument("file", nargs="?", type=Path, help="a recording (.jsonl)")
+    replay.add_argument("--export", nargs=2, metavar=("cast", "OUT"), help="write asciicast v2 to OUT")
+    replay.set_defaults(func=_replay)
+
+
 def _plan_flags(parser: argparse.ArgumentParser) -> None:
     from deploy_tui.steps import STEP_IDS
 
@@ -396,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox_parser(sub)
     _dns_parser(sub)
     _run_parser(sub)
+    _replay_parser(sub)
     return parser
 
 
@@ -411,6 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

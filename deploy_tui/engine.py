@@ -11,6 +11,8 @@ as cancelled. The engine knows nothing of who is listening.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Collection, Sequence
@@ -29,6 +31,16 @@ from deploy_tui.events import (
 )
 from deploy_tui.ssh import SshError
 from deploy_tui.steps import Context, Step, StepFailed
+
+
+def run_params(ctx: Context) -> str:
+    """What a replay needs to run a step again: the site and the resolvers (no secrets live in either)."""
+    return json.dumps(
+        {
+            "site": dataclasses.asdict(ctx.site),
+            "resolvers": [dataclasses.asdict(r) for r in ctx.resolvers],
+        }
+    )
 
 
 @dataclass
@@ -69,6 +81,7 @@ class Engine:
                 run_id=uuid.uuid4().hex[:12],
                 site=self.ctx.site.name,
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                params=run_params(self.ctx),
             )
         )
         outcome = RunOutcome("passed")

@@ -60,6 +60,7 @@ class RunStarted(Event):
     site: str
     started_at: str  # ISO 8601 wall-clock time, for people; ts orders events
     schema: int = SCHEMA_VERSION
+    params: str = ""  # the site and resolvers as JSON (no secrets), so a replay can run a step again
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy_tui.events import Event, EventFormatError, NewerSchemaError, from_json, to_json
+from deploy_tui.record_index import Index
 
 
 class RecordingError(Exception):
@@ -30,9 +31,13 @@ class Recorder:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._offset = os.fstat(self._fd).st_size
+        self.index = Index()
 
     def __call__(self, event: Event) -> None:
         data = (to_json(event) + "\n").encode()
+        self.index.note(self._offset, event)
+        self._offset += len(data)
         while data:
             data = data[os.write(self._fd, data) :]
 
@@ -40,6 +45,8 @@ class Recorder:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+            self.index.size = self._offset
+            self.index.save(self.path)
 
     def __enter__(self) -> Recorder:
         return self

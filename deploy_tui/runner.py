@@ -22,7 +22,7 @@ from deploy_tui.events import Sink, fanout
 from deploy_tui.record import Recorder
 from deploy_tui.secret import Redactor, Secret
 from deploy_tui.ssh import HostKeyDecision, HostKeyPrompt, HostKeyQuestion, SshSession, SshTarget
-from deploy_tui.steps import Context, Options, default_plan
+from deploy_tui.steps import Context, Options, Step, default_plan
 
 
 def runs_dir() -> Path:
@@ -48,6 +48,7 @@ class RunRequest:
     force: Collection[str] = ()
     dry_run: bool = False
     recording: Path | None = None
+    plan: list[Step] | None = None  # None: the whole deployment
 
 
 def target_for(site: Site) -> SshTarget:
@@ -105,11 +106,12 @@ async def execute(
             ssh=session,
             resolvers=request.resolvers or DEFAULT_RESOLVERS,
             options=request.options,
+            redactor=redactor,
         )
         if request.options.artifacts is None:
             request.options.artifacts = path.with_suffix("") / "ft-artifacts"
         try:
-            outcome = await Engine(default_plan(), ctx).run(
+            outcome = await Engine(request.plan or default_plan(), ctx).run(
                 only=request.only, skip=request.skip, force=request.force, dry_run=request.dry_run
             )
         finally:

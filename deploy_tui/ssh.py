@@ -135,6 +135,7 @@ class _Streams:
     captured: list[str] | None = None
     captured_size: int = 0
     on_line: LineHook | None = None
+    secret: bool = False
 
 
 class _HostKeyWitness(asyncssh.SSHClient):
@@ -302,11 +303,13 @@ class SshSession:
         timeout: float | None = None,
         capture: bool = False,
         on_line: LineHook | None = None,
+        secret_output: bool = False,
     ) -> CommandResult:
         """Run a command, streaming its output as events; raise SshError only when it could not run.
 
         A timeout or a cancel stops the command's whole process group on the host.
         on_line sees each finished line (stream, text) after redaction, for progress parsing.
+        secret_output: stdout is a secret being fetched (a key): captured as it is, never an event.
         """
         if self._conn is None:
             await self.connect()
@@ -321,7 +324,10 @@ class SshSession:
         )
         started = time.monotonic()
         streams = _Streams(
-            asyncio.get_running_loop().create_future(), captured=[] if capture else None, on_line=on_line
+            asyncio.get_running_loop().create_future(),
+            captured=[] if capture or secret_output else None,
+            on_line=on_line,
+            secret=secret_output,
         )
 
         def finish(exit_status: int | None, **flags: Any) -> CommandResult:
@@ -403,6 +409,10 @@ class SshSession:
         if stream == "stderr" and lines and not streams.pgid.done() and lines[0].startswith(_PGID_MARK):
             streams.pgid.set_result(int(lines.pop(0)[len(_PGID_MARK) :]))
         if not lines:
+            return
+        if streams.secret and stream == "stdout":
+            if streams.captured is not None:
+                streams.captured.extend(lines)
             return
         redacted = tuple(self._redact(line) for line in lines)
         streams.tails[stream].extend(redacted)

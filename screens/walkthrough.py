@@ -171,6 +171,14 @@ class WalkthroughScreen(Screen[None]):
                 else:
                     self.notify(message, severity="warning")
 
+    def reset_all(self) -> None:
+        """Back to the state before any event: for a replay that jumps back."""
+        for item in self.query(StepItem):
+            item.set_status("pending")
+        for pane in self.query(StepPane):
+            pane.reset()
+        self.query_one(OutputPane).clear_all()
+
     def _pane(self, step: str) -> StepPane:
         return self.query_one(f"#pane-{step}", StepPane)
 

@@ -20,3 +20,11 @@ def free_port(host: str) -> int:
 @pytest.fixture
 def checkout() -> Path:
     return CHECKOUT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs the tests make are recorded in a directory of their own, never in the user's."""
+    import os
+
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from deploy_tui.config import Site
 from deploy_tui.dns_resolvers import Resolver
 from deploy_tui.events import Sink
+from deploy_tui.secret import Redactor
 from deploy_tui.ssh import Command, CommandResult, LineHook, Shell, SshSession
 
 
@@ -46,6 +47,7 @@ class Context:
     resolvers: tuple[Resolver, ...]
     options: Options = field(default_factory=Options)
     facts: dict[str, Any] = field(default_factory=dict)  # what one step learns for a later one
+    redactor: Redactor = field(default_factory=Redactor)  # secrets a step learns are masked from then on
 
 
 class Step:
@@ -88,8 +90,17 @@ async def run(
     timeout: float | None = None,
     capture: bool = False,
     on_line: LineHook | None = None,
+    secret_output: bool = False,
 ) -> CommandResult:
-    return await ctx.ssh.run(command, step=step.id, sudo=sudo, timeout=timeout, capture=capture, on_line=on_line)
+    return await ctx.ssh.run(
+        command,
+        step=step.id,
+        sudo=sudo,
+        timeout=timeout,
+        capture=capture,
+        on_line=on_line,
+        secret_output=secret_output,
+    )
 
 
 async def must(ctx: Context, step: Step, command: Command, what: str, **kwargs: Any) -> CommandResult:

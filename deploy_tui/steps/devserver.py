@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import shlex
 
+from deploy_tui.secret import Secret
 from deploy_tui.ssh import Shell
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
 
-PID, LOG, STAMP = "runserver.pid", "runserver.log", "runserver.stamp"
+PID, LOG, STAMP, KEY = "runserver.pid", "runserver.log", "runserver.stamp", ".secret_key"
 
 
 def _env(ctx: Context) -> str:
-    return f"DJANGO_ALLOWED_HOSTS={shlex.quote(','.join(ctx.site.hosts_allowed))}"
+    # The key is read from its 0600 file by the remote shell: its value is never in a command line.
+    return f'DJANGO_ALLOWED_HOSTS={shlex.quote(",".join(ctx.site.hosts_allowed))} DJANGO_SECRET_KEY="$(cat {KEY})"'
 
 
 def _stamp_script(ctx: Context) -> str:
@@ -47,13 +49,26 @@ class DevServerStep(Step):
         return [f"{self._command(ctx)} > {LOG} 2>&1 &   (in its own session; pid in {PID})"]
 
     async def check(self, ctx: Context) -> bool:
+        await self._secret_key(ctx, create=False)
         result = await run(
             ctx, self, in_site(ctx.site, (f"{_alive_script()} && {_stamp_script(ctx)} | cmp -s - {STAMP}"))
         )
         return result.ok
 
+    async def _secret_key(self, ctx: Context, create: bool = True) -> None:
+        """The site's SECRET_KEY: made once on the server, kept there (0600), masked in everything shown."""
+        make = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
+        script = f"(test -s {KEY} || ({make})) && cat {KEY}" if create else f"cat {KEY} 2>/dev/null || true"
+        found = await run(ctx, self, in_site(ctx.site, script), secret_output=True)
+        key = found.captured.strip()
+        if key:
+            ctx.redactor.add(Secret(key))
+        elif create:
+            raise StepFailed(f"could not make the site's secret key ({ctx.site.directory}/{KEY})", found.stderr_tail)
+
     async def apply(self, ctx: Context) -> str:
         site, port = ctx.site, ctx.site.app_port
+        await self._secret_key(ctx)
         await self._stop(ctx)
         free = await run(
             ctx,

@@ -64,6 +64,11 @@ class OutputPane(Vertical):
         log.write_lines(list(self._lines.get(step, ())))
         self.query_one("#progress-line", Static).update("")
 
+    def clear_all(self) -> None:
+        self._lines.clear()
+        self._pending = []
+        self.log_widget.clear()
+
     def lines_of(self, step: str) -> list[str]:
         return list(self._lines.get(step, ()))
 

@@ -35,8 +35,6 @@ pytestmark = pytest.mark.e2e
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 
-
-
 def statuses(events: list[Event]) -> dict[str, str]:
     return {e.step: e.status for e in events if isinstance(e, StepFinished)}
 

@@ -1,0 +1,30 @@
+"""A recording's run parameters (site and resolvers), rebuilt so a replayed step can run again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from deploy_tui.config import ConfigError, Site, make_site
+from deploy_tui.dns_resolvers import Resolver
+from deploy_tui.events import Event, RunStarted
+
+
+def params_of(events: Sequence[Event]) -> tuple[Site | None, tuple[Resolver, ...]]:
+    """The site (checked again, as from deploy.toml) and resolvers the recorded run used."""
+    start = next((e for e in events if isinstance(e, RunStarted)), None)
+    if start is None or not start.params:
+        return None, ()
+    try:
+        data: dict[str, Any] = json.loads(start.params)
+        raw = dict(data["site"])
+        name = raw.pop("name")
+        values = {k: v for k, v in raw.items() if v not in ("", None, [], ())}
+        if "allowed_hosts" in values:
+            values["allowed_hosts"] = list(values["allowed_hosts"])
+        site = make_site(name, values, "recording")
+        resolvers = tuple(Resolver(**r) for r in data.get("resolvers", ()))
+    except (ValueError, KeyError, TypeError, ConfigError):
+        return None, ()
+    return site, resolvers

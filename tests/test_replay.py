@@ -1,0 +1,113 @@
+"""The replay clock, the recording index and the asciicast export, on made-up recordings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from deploy_tui import events as ev
+from deploy_tui.asciicast import export_cast
+from deploy_tui.record import Recorder, read_recording
+from deploy_tui.record_index import build_index, index_path, list_runs, load_index, step_span
+from deploy_tui.replay import Player, replay_times
+from tests.tui.scripted import failing_run
+
+
+def test_long_quiet_gaps_are_shortened() -> None:
+    events = [replace(ev.Notice(level="info", text=str(i)), ts=t) for i, t in enumerate((0.0, 0.5, 100.0, 100.1))]
+    assert replay_times(events) == pytest.approx([0.0, 0.5, 2.5, 2.6])
+
+
+def test_the_player_releases_events_on_its_clock_at_each_speed() -> None:
+    player = Player(failing_run())  # one event a second
+    assert len(player.advance(0.0)) == 1
+    assert player.advance(0.5) == []
+    assert len(player.advance(0.6)) == 1
+    player.cycle_speed()  # 4x
+    assert len(player.advance(1.0)) == 4
+    player.playing = False
+    assert player.advance(10) == []
+    player.playing = True
+    assert player.cycle_speed() == "16x"
+    assert player.cycle_speed() == "instant"
+    player.advance(0)
+    assert player.finished
+
+
+def test_jump_next_failure_and_search() -> None:
+    events = failing_run()
+    player = Player(events)
+    start = player.step_start("devserver")
+    assert start is not None
+    assert isinstance(events[start], ev.StepStarted)
+    assert player.seek(start) == events[:start]
+    failure = player.next_failure()
+    assert failure is not None
+    assert isinstance(events[failure], ev.Diagnosis)
+    found = player.search("WATCHING", 0)
+    assert found is not None
+    assert "Watching for file changes" in events[found].lines  # type: ignore[attr-defined]
+    assert player.search("not in there", 0) is None
+
+
+def _record(path: Path, events: list[ev.Event]) -> None:
+    with Recorder(path) as record:
+        for event in events:
+            record(event)
+
+
+def test_the_recorder_writes_an_index_that_jumps_straight_to_a_step(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    events = failing_run()
+    _record(path, events)
+    assert index_path(path).is_file()
+    index = load_index(path)
+    assert index.size == path.stat().st_size
+    assert index.status == "failed"
+    assert set(index.steps) == {"dns", "provision", "source", "venv", "migrate", "devserver", "smoke"}
+    smoke = step_span(path, index, "smoke")
+    assert smoke[0] == next(e for e in events if isinstance(e, ev.StepStarted) and e.step == "smoke")
+    assert any(isinstance(e, ev.Diagnosis) for e in smoke)
+    assert build_index(path) == index
+
+
+def test_a_recording_cut_short_gets_its_index_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "killed.jsonl"
+    _record(path, failing_run())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])  # killed mid-line
+    index = load_index(path)
+    assert index.status == ""  # it never finished
+    assert index.size < path.stat().st_size  # the cut-off line is not counted
+    assert "damaged" in read_recording(path).warning
+
+
+def test_past_runs_are_listed_newest_first(tmp_path: Path) -> None:
+    older = [
+        replace(e, started_at="2026-11-01T10:00:00+00:00") if isinstance(e, ev.RunStarted) else e for e in failing_run()
+    ]
+    _record(tmp_path / "a.jsonl", older)
+    _record(tmp_path / "b.jsonl", failing_run())
+    runs = list_runs(tmp_path)
+    assert [r.path.name for r in runs] == ["b.jsonl", "a.jsonl"]
+    assert runs[0].status == "failed"
+    assert runs[0].site == "staging"
+
+
+def test_the_asciicast_export_is_valid_v2(tmp_path: Path) -> None:
+    out = tmp_path / "run.cast"
+    frames = export_cast(failing_run(), out)
+    lines = out.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["version"] == 2
+    assert header["width"] == 120
+    records = [json.loads(line) for line in lines[1:]]
+    assert len(records) == frames > 10
+    times = [r[0] for r in records]
+    assert times == sorted(times)
+    assert all(r[1] == "o" for r in records)
+    assert any("D4" in r[2] for r in records)
+    assert all("\n" not in r[2].replace("\r\n", "") for r in records)
