@@ -390,7 +390,7 @@ def _replay_parser(sub: Any) -> None:
 
 
 def _plan_flags(parser: argparse.ArgumentParser) -> None:
-    from deploy_tui.steps import STEP_IDS
+    from deploy_tui.step_ids import STEP_IDS
 
     parser.add_argument(
         "--only",
