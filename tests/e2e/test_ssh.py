@@ -14,6 +14,7 @@ from deploy_tui.events import CommandFinished, CommandStarted, Event, Output
 from deploy_tui.record import Recorder, read_recording
 from deploy_tui.secret import MASK, Secret
 from deploy_tui.ssh import (
+    HostKeyChanged,
     HostKeyDecision,
     HostKeyQuestion,
     HostKeyRejected,
@@ -286,3 +287,29 @@ async def test_a_closed_port_is_a_one_line_error(box) -> None:
             pass
     assert "Connection refused" in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+async def test_a_changed_host_key_is_refused_like_openssh_and_nothing_runs(make_sandbox, tmp_path: Path) -> None:
+    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"), "127.0.53.29")
+    box = sandbox.up()
+    marker = f"dtui-changed-{uuid.uuid4().hex[:8]}"
+    async with SshSession(_target(box), emit=lambda e: None) as s:
+        assert (await s.run(["true"])).ok  # the saved key is good
+    sandbox.regenerate_host_key()
+    events: list[Event] = []
+    asked: list[HostKeyQuestion] = []
+
+    async def would_accept(question: HostKeyQuestion) -> HostKeyDecision:
+        asked.append(question)
+        return HostKeyDecision.ACCEPT_AND_SAVE
+
+    session = SshSession(_target(box), emit=events.append, on_unknown_host_key=would_accept)
+    with pytest.raises(HostKeyChanged) as refused:
+        await session.run(["touch", f"/tmp/{marker}"])  # noqa: S108 - a marker that must never appear
+    message = str(refused.value)
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in message
+    assert "ssh-keygen -R" in message
+    assert "\n" not in message
+    assert asked == []  # a changed key is refused outright, never put to the operator
+    assert not any(isinstance(e, CommandStarted) for e in events)
+    assert not Path(f"/tmp/{marker}").exists()  # noqa: S108
