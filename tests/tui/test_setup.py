@@ -1,0 +1,54 @@
+"""The setup screen: loads deploy.toml, checks fields as they are typed, saves what load() reads back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Static
+
+from deploy_tui.app import DeployApp
+from deploy_tui.config import load
+from screens.walkthrough import WalkthroughScreen
+
+TOML = (
+    '[sites.staging]\ndomain = "superlists-staging.test"\nhost = "127.0.0.2"\nport = 2222\nuser = "elspeth"\n'
+    'repo = "/srv/git/superlists.git"\nbranch = "main"\napp_port = 8001\n\n[dns]\nresolvers = ["127.0.53.1"]\n'
+)
+
+
+async def test_edit_save_and_walk_through(tmp_path: Path) -> None:
+    config = tmp_path / "deploy.toml"
+    config.write_text(TOML)
+    app = DeployApp(site=None, config_path=config)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = app.screen
+        assert screen.query_one("#field-domain", Input).value == "superlists-staging.test"
+        screen.query_one("#field-branch", Input).value = "release-1"
+        screen.query_one("#field-user", Input).value = "Not A User"
+        await pilot.pause()
+        error = screen.query_one("#error-user", Static)
+        assert "Unix user name" in str(error.render())
+        await pilot.press("ctrl+s")  # refused: nothing written while a field is wrong
+        assert config.read_text() == TOML
+        screen.query_one("#field-user", Input).value = "deployer"
+        await pilot.pause()
+        assert str(screen.query_one("#error-user", Static).render()) == ""
+        await pilot.press("ctrl+s")
+        saved = load(config).site("staging")
+        assert (saved.user, saved.branch, saved.app_port, saved.port) == ("deployer", "release-1", 8001, 2222)
+        assert load(config).resolvers is not None
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert isinstance(app.screen, WalkthroughScreen)
+        assert app.site is not None
+        assert app.site.user == "deployer"
+
+
+async def test_the_live_site_is_a_switch_away(tmp_path: Path) -> None:
+    config = tmp_path / "deploy.toml"
+    config.write_text(TOML + '\n[sites.live]\ndomain = "superlists.test"\n')
+    app = DeployApp(site=None, config_path=config)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.click("#live")
+        await pilot.pause()
+        assert app.screen.query_one("#field-domain", Input).value == "superlists.test"
