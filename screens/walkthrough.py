@@ -142,6 +142,7 @@ class WalkthroughScreen(Screen[None]):
                     self._select(step)
             elif isinstance(event, StepFinished):
                 steps.item(step).set_status(event.status, event.duration)
+                self._pane(step).finished(event.status)
                 if event.summary:
                     output.add(step, [f"── {event.status}: {event.summary}"])
             elif isinstance(event, Progress):

@@ -62,6 +62,10 @@ class StepPane(VerticalScroll):
     def probe(self, probe: ProbeResult) -> None:
         self.query_one(ProbeTable).add_probe(probe)
 
+    def finished(self, status: str) -> None:
+        if self.step_id == "fts":
+            self.query_one(FtBoard).settle("cancelled" if status == "cancelled" else "error")
+
     def test(self, event: TestStarted | TestFinished) -> None:
         board = self.query_one(FtBoard)
         board.start(event) if isinstance(event, TestStarted) else board.finish(event)

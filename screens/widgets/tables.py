@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 from deploy_tui.events import DnsAnswer, ProbeResult, TestFinished, TestStarted
 
 STATUS_STYLE = {
+    "cancelled": "yellow",
     "match": "green",
     "passed": "green",
     "stale": "bold red",
@@ -86,6 +87,12 @@ class FtBoard(DataTable[object]):
             self.update_cell(event.name, "status", _status("running"))
         else:
             self.add_row(short, _status("running"), "", key=event.name)
+
+    def settle(self, outcome: str) -> None:
+        """The step ended: a test still shown as running did not finish (cancelled, or the run broke)."""
+        for key in list(self.rows):
+            if str(self.get_cell(key, "status")) == "running":
+                self.update_cell(key, "status", _status(outcome))
 
     def finish(self, event: TestFinished) -> None:
         if event.name not in self.rows:

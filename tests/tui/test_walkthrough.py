@@ -169,3 +169,21 @@ async def test_every_walkthrough_key_is_in_the_footer_and_the_palette() -> None:
                 assert binding.description in commands
         footer_keys = {b.binding.key for b in screen.active_bindings.values() if b.binding.show}
         assert {"r", "space", "t", "s", "c", "d", "f", "q"} <= footer_keys
+
+
+async def test_a_cancelled_fts_step_leaves_no_test_shown_as_running() -> None:
+    from deploy_tui import events as ev
+
+    script = [
+        ev.StepStarted(step="fts", title="fts"),
+        ev.TestStarted(step="fts", name="functional_tests/test_x.py::T::test_a"),
+        ev.TestFinished(step="fts", name="functional_tests/test_x.py::T::test_a", outcome="passed", duration=1.0),
+        ev.TestStarted(step="fts", name="functional_tests/test_x.py::T::test_b"),
+        ev.StepFinished(step="fts", status="cancelled", duration=2.0),
+    ]
+    app = make_app(ScriptedRunner(script))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        board = app.screen.query_one("#table-fts", DataTable)
+        assert [str(board.get_row_at(i)[1]) for i in range(board.row_count)] == ["passed", "cancelled"]
