@@ -1,0 +1,170 @@
+"""The subcommands that deploy: `run` (headless or the walkthrough) and `demo` (into the sandbox box)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from deploy_tui.cli_common import CHECKOUT, UsageError
+
+SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
+
+
+def _run_request(
+    args: argparse.Namespace, site: Any, resolvers: Any, password_file: Path | None, ask_password: bool = True
+) -> Any:
+    from deploy_tui.runner import RunRequest, read_password
+    from deploy_tui.steps import Options
+
+    options = Options(allow_unpropagated=args.allow_unpropagated, checkout=args.checkout.resolve())
+    needs_sudo = ask_password and not args.dry_run and (not args.only or "provision" in args.only)
+    password = read_password(password_file, site.user) if needs_sudo else None
+    return RunRequest(
+        site=site,
+        resolvers=resolvers,
+        options=options,
+        sudo_password=password,
+        only=args.only,
+        skip=args.skip,
+        force=args.force,
+        dry_run=args.dry_run,
+        recording=args.recording,
+    )
+
+
+def _execute(request: Any, headless: bool = True, sudo_file: Path | None = None) -> int:
+    if not headless:
+        return _tui(request)
+    import asyncio
+
+    from deploy_tui.headless import Printer
+    from deploy_tui.runner import execute
+
+    try:
+        outcome, path = asyncio.run(execute(request, Printer(sys.stdout)))
+    except KeyboardInterrupt:
+        print("deploy-tui: cancelled", file=sys.stderr)
+        return 130
+    print(f"recording: {path}")
+    return 0 if outcome.ok else 1
+
+
+def _tui(request: Any) -> int:
+    """The walkthrough in the terminal, for the request's site; the operator starts the run (r)."""
+    from deploy_tui.app import DeployApp
+
+    app = DeployApp(
+        site=request.site, resolvers=request.resolvers, options=request.options, sudo_password=request.sudo_password
+    )
+    app.run()
+    if app.last_recording:
+        print(f"recording: {app.last_recording}")
+    return 0
+
+
+def _tui_from_config(path: Path) -> int:
+    """`deploy-tui` alone, on a terminal: the setup screen, on ./deploy.toml."""
+    from deploy_tui.app import DeployApp
+
+    DeployApp(site=None, config_path=path).run()
+    return 0
+
+
+def _headless(args: argparse.Namespace) -> bool:
+    return bool(args.headless or args.dry_run or not sys.stdout.isatty() or not sys.stdin.isatty())
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Deploy a site from deploy.toml with the engine, printing plain lines (the TUI comes later)."""
+    from deploy_tui.config import ConfigError, load
+
+    overrides = {name: getattr(args, name) for name in SITE_FLAGS}
+    try:
+        config = load(args.config, overrides, args.site)
+        site = config.site(args.site)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    headless = _headless(args)
+    password_file = args.sudo_password_file
+    if not headless and password_file is None:
+        # The TUI asks in its own modal when a step needs it.
+        return _tui(_run_request(args, site, config.resolvers, None, ask_password=False))
+    return _execute(_run_request(args, site, config.resolvers, password_file), headless)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Bring up the sandbox box and deploy superlists into it, from scratch or again."""
+    from deploy_tui.demo import write_demo_config
+    from deploy_tui.sandbox import Sandbox, SandboxConfig, SandboxError
+
+    try:
+        sandbox = Sandbox(SandboxConfig(), report=lambda line: print(f"  {line}", flush=True))
+        print("deploy-tui demo: bringing up the sandbox box (on loopback only)")
+        box = sandbox.up()
+    except SandboxError as error:
+        raise UsageError(str(error)) from None
+    path, site, resolvers = write_demo_config(box, sandbox.config.state_dir)
+    print(f"deploy-tui demo: deploying {site.domain} to {site.user}@{site.host}:{site.port} ({path})")
+    code = _execute(_run_request(args, site, resolvers, box.sudo_password_file), _headless(args))
+    if code == 0 and not args.dry_run:
+        print(
+            f"The site is up at http://{site.domain}:{site.app_port}/ on the box ({site.address}); "
+            f"deploy-tui run --config {path} deploys again, deploy-tui sandbox down stops the box."
+        )
+    return code
+
+
+def _plan_flags(parser: argparse.ArgumentParser) -> None:
+    from deploy_tui.step_ids import STEP_IDS
+
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=STEP_IDS,
+        metavar="STEP",
+        help=f"run only this step (repeatable): {', '.join(STEP_IDS)}",
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=STEP_IDS, metavar="STEP", help="skip this step (repeatable)"
+    )
+    parser.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        choices=STEP_IDS,
+        metavar="STEP",
+        help="apply this step even if it is already done (repeatable)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="show the commands each step would run")
+    parser.add_argument(
+        "--allow-unpropagated",
+        action="store_true",
+        help="go on before DNS has propagated, reaching the domain at the host's address",
+    )
+    parser.add_argument("--recording", type=Path, help="write the run's recording here")
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        default=CHECKOUT,
+        help="the site's checkout on this machine, with functional_tests/ (default: this one)",
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="plain line output, no TUI (also when not on a terminal)"
+    )
+
+
+def _run_parser(sub: Any) -> None:
+    run = sub.add_parser("run", help="deploy a site from deploy.toml (--headless: plain lines, for CI)")
+    run.add_argument("--site", default="staging", help="which [sites.NAME] to deploy (default staging)")
+    run.add_argument("--config", type=Path, default=Path("deploy.toml"), help="default ./deploy.toml")
+    run.add_argument("--sudo-password-file", type=Path, help="the sudo password's file (else asked on the terminal)")
+    for name in SITE_FLAGS:
+        run.add_argument(f"--{name}", type=int if name == "port" else str, help=f"override the site's {name}")
+    _plan_flags(run)
+    run.set_defaults(func=_run)
+    demo = sub.add_parser("demo", help="bring up the sandbox box and deploy superlists into it (needs root)")
+    _plan_flags(demo)
+    demo.set_defaults(func=_demo)
