@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import itertools
 import os
 import re
 import shlex
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,20 @@ from typing import Any
 import asyncssh
 
 from deploy_tui.events import CommandFinished, CommandStarted, Output, OutputUpdate, Sink
+from deploy_tui.known_hosts import (
+    HostKeyDecision,
+    HostKeyPrompt,
+    HostKeyQuestion,
+    HostKeyWitness,
+    changed_warning,
+    read_known_hosts,
+    save_host_key,
+    unknown_refusal,
+)
 from deploy_tui.lines import LineSplitter
 from deploy_tui.secret import Redactor, Secret
+
+__all__ = ["HostKeyDecision", "HostKeyPrompt", "HostKeyQuestion", "Shell", "SshError", "SshSession", "SshTarget", "sh"]
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts").expanduser()
 _PGID_MARK = "\x1edeploy-tui-pgid "
@@ -53,25 +64,6 @@ class HostKeyRejected(SshError):
 
 class SudoPasswordRefused(SshError):
     pass
-
-
-class HostKeyDecision(enum.Enum):
-    REJECT = "reject"
-    ACCEPT_ONCE = "accept-once"
-    ACCEPT_AND_SAVE = "accept-and-save"
-
-
-@dataclass(frozen=True)
-class HostKeyQuestion:
-    """What the operator is asked about a host key nobody has seen before."""
-
-    host: str  # as known_hosts names it: "host" or "[host]:port"
-    key_type: str
-    fingerprint: str  # "SHA256:..."
-    known_hosts: Path
-
-
-HostKeyPrompt = Callable[[HostKeyQuestion], Awaitable[HostKeyDecision]]
 
 
 @dataclass(frozen=True)
@@ -138,17 +130,6 @@ class _Streams:
     secret: bool = False
 
 
-class _HostKeyWitness(asyncssh.SSHClient):
-    """Remembers the key a server presented when it was not among the trusted ones."""
-
-    def __init__(self) -> None:
-        self.presented: asyncssh.SSHKey | None = None
-
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        self.presented = key
-        return False
-
-
 def _display(command: Command) -> str:
     return command.script if isinstance(command, Shell) else shlex.join(command)
 
@@ -207,12 +188,15 @@ class SshSession:
 
         def trusted(host: str, addr: str, port: int | None) -> tuple[list[Any], list[Any], list[Any]]:
             label = f"[{host}]:{port}" if port else host
-            known = self._read_known_hosts()
+            try:
+                known = read_known_hosts(self.target.known_hosts)
+            except (OSError, ValueError) as error:
+                raise SshError(f"cannot read known_hosts file {self.target.known_hosts}: {error}") from None
             keys, cas, revoked, *_ = known.match(host, addr, port)
             seen.update(label=label, keys=keys)
             return list(keys), list(cas), list(revoked)
 
-        witness = _HostKeyWitness()
+        witness = HostKeyWitness()
         try:
             self._conn = await self._open(trusted, witness)
             return
@@ -223,25 +207,17 @@ class SshSession:
             raise SshError(f"{self.target.label}: the host key could not be verified")
         label, fingerprint = seen["label"], key.get_fingerprint("sha256")
         if seen["keys"]:
-            raise HostKeyChanged(
-                f"REMOTE HOST IDENTIFICATION HAS CHANGED for {label}: it now offers {key.get_algorithm()} "
-                f"key {fingerprint}, not the one in {self.target.known_hosts}. Someone could be "
-                f"eavesdropping (man-in-the-middle), or the host was rebuilt; if you trust the change, "
-                f"run: ssh-keygen -R {shlex.quote(label)} -f {shlex.quote(str(self.target.known_hosts))}"
-            )
+            raise HostKeyChanged(changed_warning(label, key, self.target.known_hosts))
         question = HostKeyQuestion(label, key.get_algorithm(), fingerprint, self.target.known_hosts)
         decision = await self._ask(question) if self._ask else HostKeyDecision.REJECT
         if decision is HostKeyDecision.REJECT:
-            raise HostKeyRejected(
-                f"{label} offers an unknown {key.get_algorithm()} host key {fingerprint}; it was not "
-                f"accepted, so nothing was run (add it to {self.target.known_hosts} once you have checked it)"
-            )
+            raise HostKeyRejected(unknown_refusal(label, key, self.target.known_hosts))
         if decision is HostKeyDecision.ACCEPT_AND_SAVE:
-            self._save_host_key(label, key)
+            save_host_key(self.target.known_hosts, label, key)
         # Pinned to the very key the operator accepted: a swap between the two connections fails.
-        self._conn = await self._open(lambda h, a, p: ([key], [], []), _HostKeyWitness())
+        self._conn = await self._open(lambda h, a, p: ([key], [], []), HostKeyWitness())
 
-    async def _open(self, known_hosts: Any, witness: _HostKeyWitness) -> asyncssh.SSHClientConnection:
+    async def _open(self, known_hosts: Any, witness: HostKeyWitness) -> asyncssh.SSHClientConnection:
         target = self.target
         options: dict[str, Any] = {}
         if target.port:
@@ -270,20 +246,6 @@ class SshSession:
         except (OSError, asyncssh.Error) as error:
             raise SshError(f"cannot connect to {target.label}: {_reason(error)}") from None
         return conn
-
-    def _read_known_hosts(self) -> asyncssh.SSHKnownHosts:
-        path = self.target.known_hosts
-        try:
-            return asyncssh.import_known_hosts(path.read_text() if path.exists() else "")
-        except (OSError, ValueError) as error:
-            raise SshError(f"cannot read known_hosts file {path}: {error}") from None
-
-    def _save_host_key(self, label: str, key: asyncssh.SSHKey) -> None:
-        path = self.target.known_hosts
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key_type, key_data = key.export_public_key("openssh").decode().split()[:2]
-        with path.open("a") as file:
-            file.write(f"{label} {key_type} {key_data}\n")
 
     async def close(self) -> None:
         if self._conn is not None:
