@@ -147,3 +147,66 @@ def test_headless_cli_exits_1_when_a_step_fails(deployed, tmp_path) -> None:
     assert result.returncode == 1
     assert "✗ source failed" in result.stdout
     assert "no-such-branch" in result.stdout
+
+
+def test_a_new_commit_is_checked_out_and_restarts_the_server_keeping_untracked_files(
+    sandbox_box, box_resolvers, tmp_path
+) -> None:
+    import dataclasses
+
+    _, box = sandbox_box
+    name = f"commit-{uuid.uuid4().hex[:6]}"
+    deployment = make_deployment(box, box_resolvers, name)
+    # A repository of this test's own, so the session's shared one never moves under other tests.
+    repo = deployment.home / f"{name}.git"
+    git = ["git", "-c", "safe.directory=*", "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    # The box user owns these repositories: root's git wants each side told they are safe.
+    upload = "--upload-pack=git -c safe.directory='*' upload-pack"
+    subprocess.run([*git, "clone", "-q", upload, "--bare", box.repo_url, str(repo)], check=True, timeout=60)
+    subprocess.run(["chown", "-R", f"{box.user}:{box.user}", str(repo)], check=True)
+    deployment.site = dataclasses.replace(deployment.site, repo=str(repo))
+    try:
+        first, _ = deployment.run(tmp_path, skip={"fts"})
+        assert first.ok
+        pid_before = (deployment.directory / "runserver.pid").read_text().strip()
+        keep = deployment.directory / "notes-kept-across-deploys.txt"
+        keep.write_text("untracked, never to be deleted\n")
+        work = tmp_path / "work"
+        subprocess.run([*git, "clone", "-q", upload, str(repo), str(work)], check=True, timeout=60)
+        subprocess.run([*git, "-C", str(work), "commit", "-q", "--allow-empty", "-m", "a new release"], check=True)
+        subprocess.run(
+            [
+                *git,
+                "-C",
+                str(work),
+                "push",
+                "-q",
+                "--receive-pack=git -c safe.directory='*' receive-pack",
+                "origin",
+                "HEAD:main",
+            ],
+            check=True,
+            timeout=60,
+        )
+        new_head = subprocess.run(
+            [*git, "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+        second, events = deployment.run(tmp_path, skip={"fts"})
+        assert second.ok
+        statuses = _statuses(events)
+        assert statuses["source"] == "passed"
+        assert statuses["venv"] == statuses["migrate"] == "already-done"
+        assert statuses["devserver"] == "passed"  # restarted: the code it runs changed
+        assert (deployment.directory / "runserver.pid").read_text().strip() != pid_before
+        deployed_head = subprocess.run(
+            ["git", "-c", "safe.directory=*", "-C", str(deployment.directory), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert deployed_head.stdout.strip() == new_head
+        assert keep.read_text() == "untracked, never to be deleted\n"
+        assert (deployment.directory / "db.sqlite3").exists()
+    finally:
+        deployment.stop_server()
