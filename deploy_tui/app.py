@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -20,8 +20,8 @@ from textual.worker import Worker, WorkerState
 from deploy_tui.config import Site
 from deploy_tui.dns_resolvers import Resolver
 from deploy_tui.events import Event, Notice
+from deploy_tui.known_hosts import HostKeyDecision, HostKeyQuestion
 from deploy_tui.secret import Secret
-from deploy_tui.ssh import HostKeyDecision, HostKeyQuestion
 from deploy_tui.steps import Context, Options, default_plan
 from screens.guides import guide
 from screens.messages import CancelRequested, RunRequested
@@ -32,6 +32,9 @@ from screens.setup import SetupScreen, SiteChosen
 from screens.walkthrough import WalkthroughScreen
 
 Runner = Callable[..., Awaitable[Any]]
+
+if TYPE_CHECKING:
+    from deploy_tui.ssh import SshSession
 
 
 class DeployApp(App[int]):
@@ -77,13 +80,11 @@ class DeployApp(App[int]):
 
     def _steps(self, site: Site) -> list[tuple[str, str, str]]:
         """Each step's id, title and guide (with the exact commands it runs for this site)."""
-        from deploy_tui.runner import target_for
-        from deploy_tui.ssh import SshSession
-
+        # Listing commands touches no connection: no SSH session (nor asyncssh) before a run.
         ctx = Context(
             site=site,
             emit=lambda e: None,
-            ssh=SshSession(target_for(site), emit=lambda e: None),
+            ssh=cast("SshSession", None),
             resolvers=self.resolvers or (),
             options=self.options,
         )

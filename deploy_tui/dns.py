@@ -11,7 +11,6 @@ answer expires, which the summary estimates from the stale answers' TTLs.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,49 +25,22 @@ import dns.rdatatype
 
 from deploy_tui.dns_resolvers import Resolver
 from deploy_tui.events import DnsAnswer, Notice, Sink
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from deploy_tui.names import DnsInputError, IPAddress, parse_domain, parse_ip
 
 # Statuses that say a resolver does not (yet) see the new record; the others
 # (refused, servfail, timeout) say nothing about propagation, only about the resolver.
 NOT_PROPAGATED = frozenset({"stale", "nxdomain", "no-answer"})
 AUTHORITATIVE = "authoritative"
-
-
-class DnsInputError(ValueError):
-    """A domain, address or resolver the operator typed that cannot be used; one line."""
-
-
-def parse_domain(text: str) -> str:
-    """A domain as DNS sees it (IDNA-encoded, lower case, no trailing dot), or a one-line error."""
-    raw = text.strip()
-    if not raw or raw != text or any(c.isspace() for c in raw):
-        raise DnsInputError(f"domain {text!r} is empty or has spaces: give a name like superlists.example.com")
-    try:
-        name = dns.name.from_unicode(raw.rstrip("."))
-    except dns.name.LabelTooLong:
-        raise DnsInputError(f"domain {text!r} has a label longer than 63 characters") from None
-    except dns.name.NameTooLong:
-        raise DnsInputError(f"domain {text!r} is longer than DNS allows (253 characters)") from None
-    except (dns.exception.DNSException, UnicodeError) as error:
-        raise DnsInputError(f"domain {text!r} is not a valid name: {error}") from None
-    ascii_name = name.to_text(omit_final_dot=True).lower()
-    labels = ascii_name.split(".")
-    if len(labels) < 2:
-        raise DnsInputError(f"domain {text!r} has no dot: give the full name, like superlists.example.com")
-    for label in labels:
-        if not label or label.startswith("-") or label.endswith("-") or not all(c.isalnum() or c == "-" for c in label):
-            raise DnsInputError(
-                f"domain {text!r} is not a host name: use letters, digits and inner hyphens between dots"
-            )
-    return ascii_name
-
-
-def parse_ip(text: str) -> IPAddress:
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        raise DnsInputError(f"{text!r} is not an IP address: give one like 203.0.113.7 or 2001:db8::7") from None
+__all__ = [
+    "AUTHORITATIVE",
+    "DnsInputError",
+    "Summary",
+    "check",
+    "find_nameservers",
+    "parse_domain",
+    "parse_ip",
+    "watch",
+]
 
 
 @dataclass(frozen=True)

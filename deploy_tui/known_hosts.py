@@ -7,8 +7,10 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncssh
+if TYPE_CHECKING:
+    import asyncssh
 
 
 class HostKeyDecision(enum.Enum):
@@ -30,19 +32,10 @@ class HostKeyQuestion:
 HostKeyPrompt = Callable[[HostKeyQuestion], Awaitable[HostKeyDecision]]
 
 
-class HostKeyWitness(asyncssh.SSHClient):
-    """Remembers the key a server presented when it was not among the trusted ones."""
-
-    def __init__(self) -> None:
-        self.presented: asyncssh.SSHKey | None = None
-
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        self.presented = key
-        return False
-
-
 def read_known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
     """The file's entries (none when it does not exist yet); ValueError or OSError when unreadable."""
+    import asyncssh
+
     return asyncssh.import_known_hosts(path.read_text() if path.exists() else "")
 
 

@@ -37,7 +37,8 @@ class LineSplitter:
     def feed(self, chunk: bytes) -> Split:
         text = self._tail + self._decoder.decode(chunk)
         *done, self._tail = text.split("\n")
-        lines = [_visible(line) for line in done]
+        # Most chunks hold no carriage return at all: only then is each line looked at.
+        lines = [_visible(line) for line in done] if "\r" in text else done
         if lines:
             self._shown = ""
         update = None

@@ -12,8 +12,12 @@ import re
 import shlex
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from deploy_tui.ssh import Shell, SshSession
+from deploy_tui.shell import Shell
+
+if TYPE_CHECKING:
+    from deploy_tui.ssh import SshSession
 
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 

@@ -59,3 +59,12 @@ class Redactor:
             if value in text:
                 text = text.replace(value, MASK)
         return text
+
+    def lines(self, lines: list[str]) -> list[str]:
+        """Mask a batch: one search over the whole batch, and line by line only when something is there."""
+        if not self._values:
+            return lines
+        joined = "\n".join(lines)
+        if not any(value in joined for value in self._values):
+            return lines
+        return [self(line) for line in lines]

@@ -18,7 +18,6 @@ import re
 import shlex
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from deploy_tui.known_hosts import (
     HostKeyDecision,
     HostKeyPrompt,
     HostKeyQuestion,
-    HostKeyWitness,
     changed_warning,
     read_known_hosts,
     save_host_key,
@@ -38,6 +36,7 @@ from deploy_tui.known_hosts import (
 )
 from deploy_tui.lines import LineSplitter
 from deploy_tui.secret import Redactor, Secret
+from deploy_tui.shell import Command, CommandResult, LineHook, Shell, sh
 
 __all__ = ["HostKeyDecision", "HostKeyPrompt", "HostKeyQuestion", "Shell", "SshError", "SshSession", "SshTarget", "sh"]
 
@@ -84,38 +83,6 @@ class SshTarget:
         return f"{user}{self.host}{port}"
 
 
-@dataclass(frozen=True)
-class Shell:
-    """A shell script written by deploy-tui itself; values go in only through `sh()`, quoted."""
-
-    script: str
-
-
-def sh(template: str, /, **values: str | Path | int) -> Shell:
-    """Fill a script template with values, each quoted for the shell: data, never code."""
-    return Shell(template.format(**{k: shlex.quote(str(v)) for k, v in values.items()}))
-
-
-Command = Sequence[str] | Shell
-LineHook = Callable[[str, str], None]
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    command_id: str
-    exit_status: int | None
-    duration: float
-    stdout_tail: tuple[str, ...] = ()
-    stderr_tail: tuple[str, ...] = ()
-    captured: str = ""  # the whole stdout, when asked for with capture=True
-    timed_out: bool = False
-    cancelled: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
-
-
 @dataclass
 class _Streams:
     """What one running command has produced so far."""
@@ -128,6 +95,17 @@ class _Streams:
     captured_size: int = 0
     on_line: LineHook | None = None
     secret: bool = False
+
+
+class HostKeyWitness(asyncssh.SSHClient):
+    """Remembers the key a server presented when it was not among the trusted ones."""
+
+    def __init__(self) -> None:
+        self.presented: asyncssh.SSHKey | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.presented = key
+        return False
 
 
 def _display(command: Command) -> str:
@@ -376,8 +354,8 @@ class SshSession:
             if streams.captured is not None:
                 streams.captured.extend(lines)
             return
-        redacted = tuple(self._redact(line) for line in lines)
-        streams.tails[stream].extend(redacted)
+        redacted = tuple(self._redact.lines(lines))
+        streams.tails[stream].extend(redacted[-_TAIL_LINES:])
         if stream == "stdout" and streams.captured is not None and streams.captured_size < _CAPTURE_LIMIT:
             streams.captured.extend(redacted)
             streams.captured_size += sum(len(line) + 1 for line in redacted)

@@ -28,3 +28,12 @@ def test_redactor_ignores_trivially_short_values() -> None:
     redact = Redactor()
     redact.add("ab")
     assert redact("abc") == "abc"
+
+
+def test_a_batch_is_masked_only_where_a_secret_is() -> None:
+    redact = Redactor()
+    assert redact.lines(["a", "b"]) == ["a", "b"]
+    redact.add(Secret("hunter22"))
+    clean = ["nothing", "here"]
+    assert redact.lines(clean) is clean
+    assert redact.lines(["ok", "pw=hunter22!"]) == ["ok", f"pw={MASK}!"]

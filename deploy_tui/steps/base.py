@@ -11,13 +11,16 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from deploy_tui.config import Site
 from deploy_tui.dns_resolvers import Resolver
 from deploy_tui.events import Sink
 from deploy_tui.secret import Redactor
-from deploy_tui.ssh import Command, CommandResult, LineHook, Shell, SshSession
+from deploy_tui.shell import Command, CommandResult, LineHook, Shell
+
+if TYPE_CHECKING:
+    from deploy_tui.ssh import SshSession
 
 
 class StepFailed(Exception):

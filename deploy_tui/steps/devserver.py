@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 
 from deploy_tui.secret import Secret
-from deploy_tui.ssh import Shell
+from deploy_tui.shell import Shell
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
 
 PID, LOG, STAMP, KEY = "runserver.pid", "runserver.log", "runserver.stamp", ".secret_key"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from deploy_tui import dns
 from deploy_tui.events import Notice
 from deploy_tui.steps.base import Context, Step, StepFailed
 
@@ -21,6 +20,8 @@ class DnsStep(Step):
         return [f"deploy-tui dns {ctx.site.domain} --expect {expected_address(ctx)} {resolvers}{more}"]
 
     async def apply(self, ctx: Context) -> str:
+        from deploy_tui import dns  # the DNS client loads when a check runs, not with the app
+
         expected = expected_address(ctx)
         summary = await dns.check(
             ctx.site.domain,

@@ -6,7 +6,7 @@ import re
 import shlex
 
 from deploy_tui.events import Progress
-from deploy_tui.ssh import Shell
+from deploy_tui.shell import Shell
 from deploy_tui.steps.base import Context, Step, must, run
 
 PACKAGES = ("python3", "python3-venv", "git", "curl")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from deploy_tui.ssh import Shell
+from deploy_tui.shell import Shell
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run, site_dir
 
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")

@@ -40,6 +40,7 @@ class OutputPane(Vertical):
         return self.query_one("#log", Log)
 
     def add(self, step: str, lines: list[str]) -> None:
+        lines = lines[-MAX_LINES:]  # a burst longer than what is kept: only its end can show
         buffer = self._lines.setdefault(step, deque(maxlen=MAX_LINES))
         buffer.extend(lines)
         if step == self.shown:

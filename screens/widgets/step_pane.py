@@ -21,8 +21,6 @@ class StepPane(VerticalScroll):
     DEFAULT_CSS = """
     StepPane { height: 1fr; padding: 0 1; }
     StepPane .guide { margin-bottom: 1; }
-    StepPane ProgressBar { display: none; }
-    StepPane ProgressBar.-shown { display: block; }
     StepPane DataTable { height: auto; max-height: 14; }
     StepPane .test-detail { color: $text-muted; }
     """
@@ -31,10 +29,12 @@ class StepPane(VerticalScroll):
         super().__init__(id=f"pane-{step_id}")
         self.step_id = step_id
         self._guide = guide
+        # Made on first use: eight panes of progress bars and cards nobody sees yet would cost the
+        # first frame a good part of its time.
+        self._bar: ProgressBar | None = None
+        self._card: DiagnosisCard | None = None
 
     def compose(self) -> ComposeResult:
-        yield DiagnosisCard()
-        yield ProgressBar(total=None, show_eta=False, id=f"progress-{self.step_id}")
         table = TABLES.get(self.step_id)
         if table is not None:
             yield table(id=f"table-{self.step_id}")
@@ -43,16 +43,26 @@ class StepPane(VerticalScroll):
         yield Static(self._guide, classes="guide")
 
     def progress(self, event: Progress) -> None:
-        bar = self.query_one(ProgressBar)
-        bar.add_class("-shown")
-        bar.update(total=event.total, progress=event.done)
+        if self._bar is None:
+            self._bar = ProgressBar(total=event.total, show_eta=False, id=f"progress-{self.step_id}")
+            self.mount(self._bar, before=0)
+        self._bar.update(total=event.total, progress=event.done)
 
     def diagnose(self, diagnosis: Diagnosis) -> None:
-        self.query_one(DiagnosisCard).show(diagnosis)
+        if self._card is None:
+            self._card = DiagnosisCard()
+            self.mount(self._card, before=0)
+        self._card.show(diagnosis)
+
+    @property
+    def card(self) -> DiagnosisCard | None:
+        return self._card
 
     def reset(self) -> None:
-        self.query_one(DiagnosisCard).clear()
-        self.query_one(ProgressBar).remove_class("-shown")
+        for widget in (self._card, self._bar):
+            if widget is not None:
+                widget.remove()
+        self._card = self._bar = None
         for table in self.query(DataTable):
             table.clear()
 
