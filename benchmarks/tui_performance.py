@@ -976,30 +976,23 @@ NOTES = """\
 Investigated by hand on 2026-11-25 (cProfile, tracemalloc, a monkeypatched SshSession in a scratch script);
 not remeasured when the script reruns.
 
-- **Cold start.** About 60% of the gap is imports: `deploy_tui.app` imports `deploy_tui.ssh` (for
-  `HostKeyDecision`/`HostKeyQuestion`, and `screens.modals` and `deploy_tui.steps.base` do too), which
-  imports asyncssh and with it cryptography (~120 ms), where the design has asyncssh imported lazily; and
-  `deploy_tui.config` imports `deploy_tui.dns` for `parse_domain`, which imports dnspython (~55 ms). The
-  rest is the walkthrough itself: all eight step panes are composed, styled and laid out before the
-  first frame although one shows (profile: CSS parsing and applying, mounting, the first render).
-  Fixes: move `HostKeyDecision`/`HostKeyQuestion` (and the other plain types screens need) to a module
-  without asyncssh, import `deploy_tui.ssh` only inside `_walkthrough`/`run_plan`; give `config` a domain
-  check that does not need dnspython (or import `dns.name` inside it); mount a step's pane on its first
-  selection. Even then a bare Textual hello-world is a hard yardstick: Python plus Textual's own imports
-  are ~170 ms of its ~185 ms, which leaves the walkthrough ~110 ms for everything of its own at 1.5x.
-- **Flood throughput.** OpenSSH streams the 6.9 MB in 32-65 ms (its times come out bimodal here); asyncssh
-  alone reads it in 64 KiB chunks in ~50-70 ms, ~100 ms with decoding and `str.split`. SshSession takes ~300
-  ms because it works line by line in Python: `LineSplitter.feed` calls `_visible` on every line, and
-  `SshSession._deliver` calls the Redactor on every line in a generator (the offline table above). The app
-  then roughly doubles that: `OutputPane.add` copies every batch into a list, a deque and the pending list,
-  and Textual's `Log.write_lines` splits every line again and starts a thread worker per flush that runs a
-  regex and `cell_len` over every new line to find the widest (the worker competes for the GIL). Fixes: in
-  `LineSplitter.feed`, call `_visible` only when the chunk has a `\\r`; in `_deliver`, redact the batch
-  joined by newlines once and go line by line only when a secret is in it, and extend the 200-line tails
-  with the batch's last 200 lines only; in `OutputPane.add`, keep only a batch's last 10,000 lines. A
-  scratch copy with the first two changes ran SshSession alone about 2.5x faster. That should clear 0.5x
-  against `ssh` with its handshake; against `ssh` on an open connection, 0.5x would need the whole path in
-  65-130 ms, which per-line Python cannot do.
+- **Cold start.** Before 2026-11-25 19:30 the walkthrough took 609 ms against 207 (2.94x): `deploy_tui.app`
+  imported asyncssh (with cryptography, ~120 ms) through `deploy_tui.ssh`, and `config` imported dnspython
+  (~55 ms). Both now load only when a run starts (`known_hosts.py`, `shell.py` and `names.py` hold the plain
+  types and checks the screens need), and progress bars and diagnosis cards are made on first use (88
+  widgets down to 56). What is left: deploy-tui's and the screens' own modules (~65 ms, the event
+  dataclasses and the step modules) and the walkthrough's first compose, CSS and layout (~160 ms against
+  the hello-world's ~20: a ListView, a Log, DataTables and eight step panes, one of which shows). The next
+  step would be mounting a step's pane on its first selection; even so, a bare Textual hello-world is a
+  hard yardstick: Python plus Textual's own imports are ~170 ms of its ~185 ms, leaving the walkthrough
+  ~110 ms of its own at 1.5x.
+- **Flood throughput.** Fixed for the target as the issue states it (against `ssh box seq 1000000` with its
+  handshake: from 0.46x to about 1x) by three changes: `LineSplitter.feed` looks at carriage returns only
+  when a chunk has one, the Redactor searches a whole batch once and goes line by line only when a secret
+  is in it, and the output pane keeps only a burst's last 10,000 lines. Against `ssh` on an already open
+  connection (32-65 ms for the 6.9 MB) 0.5x would need the whole path, SSH, events and the TUI, in 65-130
+  ms, which per-line Python cannot do; Textual's `Log.write_lines` also splits every line again and starts
+  a thread worker per flush to measure widths.
 - **Memory.** Python's own heap is bounded: under `tracemalloc` (started after the first million) the live
   Python memory stayed at ~2.8 MB up to 16 million lines, and Python's allocated blocks level off (the
   table). Their steps of ~10,000 are whole 10,000-line batches still referenced from the argument tuples of
