@@ -53,8 +53,11 @@ class DeployApp(App[int]):
         runner: Runner | None = None,
         recording: Path | None = None,
         runs_dir: Path | None = None,
+        autostart: bool = False,
     ) -> None:
         super().__init__()
+        self.autostart = autostart
+        self.last_outcome: str | None = None
         self.recording = recording
         self.runs_dir = runs_dir
         self.site = site
@@ -93,6 +96,8 @@ class DeployApp(App[int]):
     def _walkthrough(self, site: Site) -> None:
         self.site = site
         self.push_screen(WalkthroughScreen(self._steps(site), _title(site)))
+        if self.autostart:
+            self.call_after_refresh(self.post_message, RunRequested())
 
     def _replay(self, path: Path) -> None:
         from deploy_tui.record import RecordingError, read_recording
@@ -165,7 +170,7 @@ class DeployApp(App[int]):
         )
         outcome, path = await (self._runner or execute)(run, self.feed, on_unknown_host_key=self._ask_host_key)
         self.last_recording = path
-        del outcome
+        self.last_outcome = outcome.status
 
     async def _ask_host_key(self, question: HostKeyQuestion) -> HostKeyDecision:
         if question.fingerprint in self._accepted_once:

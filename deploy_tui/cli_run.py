@@ -34,9 +34,9 @@ def _run_request(
     )
 
 
-def _execute(request: Any, headless: bool = True, sudo_file: Path | None = None) -> int:
+def _execute(request: Any, headless: bool = True, autostart: bool = False) -> int:
     if not headless:
-        return _tui(request)
+        return _tui(request, autostart)
     import asyncio
 
     from deploy_tui.headless import Printer
@@ -51,17 +51,21 @@ def _execute(request: Any, headless: bool = True, sudo_file: Path | None = None)
     return 0 if outcome.ok else 1
 
 
-def _tui(request: Any) -> int:
-    """The walkthrough in the terminal, for the request's site; the operator starts the run (r)."""
+def _tui(request: Any, autostart: bool = False) -> int:
+    """The walkthrough in the terminal, for the request's site; the run starts with r, or at once (demo)."""
     from deploy_tui.app import DeployApp
 
     app = DeployApp(
-        site=request.site, resolvers=request.resolvers, options=request.options, sudo_password=request.sudo_password
+        site=request.site,
+        resolvers=request.resolvers,
+        options=request.options,
+        sudo_password=request.sudo_password,
+        autostart=autostart,
     )
     app.run()
     if app.last_recording:
         print(f"recording: {app.last_recording}")
-    return 0
+    return 0 if app.last_outcome in (None, "passed") else 1
 
 
 def _tui_from_config(path: Path) -> int:
@@ -107,7 +111,7 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     path, site, resolvers = write_demo_config(box, sandbox.config.state_dir)
     print(f"deploy-tui demo: deploying {site.domain} to {site.user}@{site.host}:{site.port} ({path})")
-    code = _execute(_run_request(args, site, resolvers, box.sudo_password_file), _headless(args))
+    code = _execute(_run_request(args, site, resolvers, box.sudo_password_file), _headless(args), autostart=True)
     if code == 0 and not args.dry_run:
         print(
             f"The site is up at http://{site.domain}:{site.app_port}/ on the box ({site.address}); "

@@ -187,3 +187,15 @@ async def test_a_cancelled_fts_step_leaves_no_test_shown_as_running() -> None:
         await app.workers.wait_for_complete()
         board = app.screen.query_one("#table-fts", DataTable)
         assert [str(board.get_row_at(i)[1]) for i in range(board.row_count)] == ["passed", "cancelled"]
+
+
+async def test_autostart_runs_the_plan_without_a_key() -> None:
+    runner = ScriptedRunner(failing_run())
+    app = DeployApp(
+        site=SITE, resolvers=RESOLVERS, options=OPTIONS, sudo_password=PASSWORD, runner=runner, autostart=True
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert len(runner.requests) == 1
+        assert app.last_outcome == "failed"
