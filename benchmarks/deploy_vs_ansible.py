@@ -52,6 +52,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from readme_section import replace_section  # benchmarks/ is the script's own folder
+
 from deploy_tui.sandbox import BoxInfo, Sandbox, SandboxConfig, SandboxError
 
 HERE = Path(__file__).resolve().parent
@@ -712,12 +714,7 @@ def analysis(
 
 
 def write_readme(section: str) -> None:
-    text = README.read_text()
-    if START_MARKER not in text or END_MARKER not in text:
-        text = text.rstrip("\n") + f"\n\n{START_MARKER}\n{END_MARKER}\n"
-    head, rest = text.split(START_MARKER, 1)
-    _, tail = rest.split(END_MARKER, 1)
-    README.write_text(f"{head}{START_MARKER}\n{section.rstrip()}\n{END_MARKER}{tail}")
+    replace_section(START_MARKER, END_MARKER, section, "")
 
 
 def main(argv: list[str] | None = None) -> int:

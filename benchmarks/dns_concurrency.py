@@ -41,6 +41,7 @@ import dns.message
 import dns.rdatatype
 import dns.rrset
 import dns.version
+from readme_section import replace_section  # benchmarks/ is the script's own folder
 
 from deploy_tui import dns as deploy_dns
 from deploy_tui.dns_resolvers import Resolver
@@ -362,12 +363,7 @@ load; the ratios are what matter.
 
 
 def write_readme(section: str) -> None:
-    text = README.read_text() if README.exists() else README_INTRO
-    if START_MARKER not in text or END_MARKER not in text:
-        text = text.rstrip("\n") + f"\n\n{START_MARKER}\n{END_MARKER}\n"
-    head, rest = text.split(START_MARKER, 1)
-    _, tail = rest.split(END_MARKER, 1)
-    README.write_text(f"{head}{START_MARKER}\n{section.rstrip()}\n{END_MARKER}{tail}")
+    replace_section(START_MARKER, END_MARKER, section, README_INTRO)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,12 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from readme_section import replace_section
+
 from deploy_tui import events as ev
 from deploy_tui.record import Recorder, read_recording
 from deploy_tui.record_index import index_path, load_index, step_span
 from deploy_tui.steps import STEP_IDS
 
-README = Path(__file__).with_name("README.md")
 START, END = "<!-- recording-index:start -->", "<!-- recording-index:end -->"
 
 
@@ -83,7 +84,6 @@ def main() -> int:
     verdict = "met" if max(indexed) <= 0.3 else "**NOT met**"
     section = "\n".join(
         [
-            START,
             "### Opening a big recording (`benchmarks/recording_index.py`)",
             "",
             f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: nproc {os.cpu_count()}, Python "
@@ -100,17 +100,11 @@ def main() -> int:
             f"Ratio (c) / (a): {full / statistics.median(indexed):.0f}x. Target (a) <= 300 ms per jump: {verdict}.",
             "",
             "Rerun: `.venv/bin/python benchmarks/recording_index.py --write-readme`.",
-            END,
         ]
     )
     print(section)
     if args.write_readme:
-        text = README.read_text()
-        if START in text:
-            text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        README.write_text(text)
+        replace_section(START, END, section)
     return 0
 
 

@@ -61,6 +61,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+from readme_section import replace_section  # noqa: E402 - benchmarks/ is the script's own folder
+
 README = Path(__file__).with_name("README.md")
 START_MARKER = "<!-- tui-performance:start -->"
 END_MARKER = "<!-- tui-performance:end -->"
@@ -1040,12 +1042,7 @@ def report(
 
 
 def write_readme(section: str) -> None:
-    text = README.read_text()  # read right before writing: others edit their own sections
-    if START_MARKER not in text or END_MARKER not in text:
-        text = text.rstrip("\n") + f"\n\n{START_MARKER}\n{END_MARKER}\n"
-    head, rest = text.split(START_MARKER, 1)
-    _, tail = rest.split(END_MARKER, 1)
-    README.write_text(f"{head}{START_MARKER}\n{section.rstrip()}\n{END_MARKER}{tail}")
+    replace_section(START_MARKER, END_MARKER, section, "")
 
 
 def main(argv: list[str] | None = None) -> int:
