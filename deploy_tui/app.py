@@ -24,11 +24,7 @@ from deploy_tui.known_hosts import HostKeyDecision, HostKeyQuestion
 from deploy_tui.secret import Secret
 from deploy_tui.steps import Context, Options, default_plan
 from screens.guides import guide
-from screens.messages import CancelRequested, RunRequested
-from screens.modals import HostKeyScreen, SudoPasswordScreen
-from screens.replay import ReplayScreen
-from screens.runs import RunChosen, RunsScreen
-from screens.setup import SetupScreen, SiteChosen
+from screens.messages import CancelRequested, RunChosen, RunRequested, SiteChosen
 from screens.walkthrough import WalkthroughScreen
 
 Runner = Callable[..., Awaitable[Any]]
@@ -74,9 +70,12 @@ class DeployApp(App[int]):
             self._replay(self.recording)
         elif self.runs_dir is not None:
             from deploy_tui.record_index import list_runs
+            from screens.runs import RunsScreen
 
             self.push_screen(RunsScreen(list_runs(self.runs_dir), self.runs_dir))
         elif self.site is None:
+            from screens.setup import SetupScreen
+
             self.push_screen(SetupScreen(self.config_path))
         else:
             self._walkthrough(self.site)
@@ -115,6 +114,8 @@ class DeployApp(App[int]):
         else:  # an older recording without its parameters: it replays, but cannot run a step again
             steps = [(s.id, s.title, guide(s.id, [])) for s in default_plan()]
             title = f"recording {path.name}"
+        from screens.replay import ReplayScreen
+
         self.push_screen(ReplayScreen(steps, title, recording.events, recording.warning))
 
     @on(RunChosen)
@@ -153,6 +154,8 @@ class DeployApp(App[int]):
         assert self.site is not None
         needs_sudo = not request.dry_run and (not request.only or "provision" in request.only)
         if needs_sudo and self.sudo_password is None:
+            from screens.modals import SudoPasswordScreen
+
             typed = await self.push_screen_wait(SudoPasswordScreen(self.site.user or "the user", self.site.host))
             if typed is None:
                 self.notify("Run not started: the provision step needs the sudo password.", severity="warning")
@@ -175,6 +178,8 @@ class DeployApp(App[int]):
     async def _ask_host_key(self, question: HostKeyQuestion) -> HostKeyDecision:
         if question.fingerprint in self._accepted_once:
             return HostKeyDecision.ACCEPT_ONCE
+        from screens.modals import HostKeyScreen
+
         decision = await self.push_screen_wait(HostKeyScreen(question))
         if decision is HostKeyDecision.ACCEPT_ONCE:
             self._accepted_once.add(question.fingerprint)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from deploy_tui.config import Site
 
 
 @dataclass
@@ -19,3 +24,19 @@ class RunRequested(Message):
 
 class CancelRequested(Message):
     """Stop the run in flight, and its remote command."""
+
+
+class SiteChosen(Message):
+    """The setup screen's site, ready to walk through."""
+
+    def __init__(self, site: Site) -> None:
+        super().__init__()
+        self.site = site
+
+
+class RunChosen(Message):
+    """A past run picked for replay."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path

@@ -7,17 +7,11 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from deploy_tui.record_index import RunSummary
-
-
-class RunChosen(Message):
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
+from screens.messages import RunChosen
 
 
 class RunsScreen(Screen[None]):

@@ -11,11 +11,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
 from deploy_tui.config import CHECKS, ConfigError, Site, make_site
+from screens.messages import SiteChosen
 
 FIELDS = (
     ("domain", "Domain", "superlists-staging.example.com"),
@@ -25,12 +25,6 @@ FIELDS = (
     ("repo", "Git repository", "https://github.com/you/superlists.git"),
     ("branch", "Branch", "main"),
 )
-
-
-class SiteChosen(Message):
-    def __init__(self, site: Site) -> None:
-        super().__init__()
-        self.site = site
 
 
 class SetupScreen(Screen[None]):

@@ -64,6 +64,11 @@ class WalkthroughScreen(Screen[None]):
         self.sub_title = title
         self.follow_running = True
         self.running = False
+        self._guides = {step_id: guide for step_id, _, guide in self.steps}
+        first = self.steps[0][0]
+        # Only the first step's pane is built for the first frame; the others when first needed.
+        self._panes: dict[str, StepPane] = {first: StepPane(first, self._guides[first])}
+        self._wanted = first
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,8 +76,7 @@ class WalkthroughScreen(Screen[None]):
             yield StepList(*(StepItem(step_id, title) for step_id, title, _ in self.steps), id="steps")
             with Vertical(id="right"):
                 with ContentSwitcher(id="context", initial=f"pane-{self.steps[0][0]}"):
-                    for step_id, _, guide in self.steps:
-                        yield StepPane(step_id, guide)
+                    yield self._panes[self.steps[0][0]]
                 yield OutputPane(id="output")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -90,7 +94,9 @@ class WalkthroughScreen(Screen[None]):
 
     def _select(self, step_id: str) -> None:
         switcher = self.query_one(ContentSwitcher)
-        switcher.current = f"pane-{step_id}"
+        self._wanted = step_id
+        if self._pane(step_id).is_mounted:
+            switcher.current = f"pane-{step_id}"
         switcher.border_title = next(title for sid, title, _ in self.steps if sid == step_id)
         self.query_one(OutputPane).show(step_id)
 
@@ -176,12 +182,22 @@ class WalkthroughScreen(Screen[None]):
         """Back to the state before any event: for a replay that jumps back."""
         for item in self.query(StepItem):
             item.set_status("pending")
-        for pane in self.query(StepPane):
+        for pane in self._panes.values():
             pane.reset()
         self.query_one(OutputPane).clear_all()
 
     def _pane(self, step: str) -> StepPane:
-        return self.query_one(f"#pane-{step}", StepPane)
+        pane = self._panes.get(step)
+        if pane is None:
+            pane = self._panes[step] = StepPane(step, self._guides[step])
+            pane.display = False
+            self.query_one(ContentSwitcher).mount(pane)
+        return pane
+
+    @on(StepPane.Ready)
+    def _pane_ready(self, message: StepPane.Ready) -> None:
+        if message.step_id == self._wanted:
+            self.query_one(ContentSwitcher).current = f"pane-{message.step_id}"
 
     def _flush(self) -> None:
         self.query_one(OutputPane).flush()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
 from deploy_tui.events import Diagnosis, DnsAnswer, ProbeResult, Progress, TestFinished, TestStarted
@@ -33,6 +36,33 @@ class StepPane(VerticalScroll):
         # first frame a good part of its time.
         self._bar: ProgressBar | None = None
         self._card: DiagnosisCard | None = None
+        # A pane is mounted when first needed; what reaches it before that waits here.
+        self._waiting: list[tuple[Callable[..., None], tuple[object, ...]]] = []
+        self._ready = False
+
+    class Ready(Message):
+        """The pane is mounted and can show things; the screen may now switch to it."""
+
+        def __init__(self, step_id: str) -> None:
+            super().__init__()
+            self.step_id = step_id
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._drain)
+
+    def _drain(self) -> None:
+        self._ready = True
+        waiting, self._waiting = self._waiting, []
+        for method, args in waiting:
+            method(*args)
+        self.post_message(self.Ready(self.step_id))
+
+    def _later(self, method: Callable[..., None], *args: object) -> bool:
+        """True when the call must wait for the pane to be mounted (and was queued)."""
+        if self._ready:
+            return False
+        self._waiting.append((method, args))
+        return True
 
     def compose(self) -> ComposeResult:
         table = TABLES.get(self.step_id)
@@ -43,12 +73,16 @@ class StepPane(VerticalScroll):
         yield Static(self._guide, classes="guide")
 
     def progress(self, event: Progress) -> None:
+        if self._later(self.progress, event):
+            return
         if self._bar is None:
             self._bar = ProgressBar(total=event.total, show_eta=False, id=f"progress-{self.step_id}")
             self.mount(self._bar, before=0)
         self._bar.update(total=event.total, progress=event.done)
 
     def diagnose(self, diagnosis: Diagnosis) -> None:
+        if self._later(self.diagnose, diagnosis):
+            return
         if self._card is None:
             self._card = DiagnosisCard()
             self.mount(self._card, before=0)
@@ -59,6 +93,8 @@ class StepPane(VerticalScroll):
         return self._card
 
     def reset(self) -> None:
+        if self._later(self.reset):
+            return
         for widget in (self._card, self._bar):
             if widget is not None:
                 widget.remove()
@@ -67,16 +103,24 @@ class StepPane(VerticalScroll):
             table.clear()
 
     def dns(self, answer: DnsAnswer) -> None:
+        if self._later(self.dns, answer):
+            return
         self.query_one(DnsTable).add_answer(answer)
 
     def probe(self, probe: ProbeResult) -> None:
+        if self._later(self.probe, probe):
+            return
         self.query_one(ProbeTable).add_probe(probe)
 
     def finished(self, status: str) -> None:
+        if self._later(self.finished, status):
+            return
         if self.step_id == "fts":
             self.query_one(FtBoard).settle("cancelled" if status == "cancelled" else "error")
 
     def test(self, event: TestStarted | TestFinished) -> None:
+        if self._later(self.test, event):
+            return
         board = self.query_one(FtBoard)
         board.start(event) if isinstance(event, TestStarted) else board.finish(event)
 
