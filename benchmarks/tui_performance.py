@@ -981,8 +981,8 @@ not remeasured when the script reruns.
 - **Cold start.** Before 2026-11-25 19:30 the walkthrough took 609 ms against 207 (2.94x): `deploy_tui.app`
   imported asyncssh (with cryptography, ~120 ms) through `deploy_tui.ssh`, and `config` imported dnspython
   (~55 ms). Both now load only when a run starts (`known_hosts.py`, `shell.py` and `names.py` hold the plain
-  types and checks the screens need), and progress bars and diagnosis cards are made on first use (88
-  widgets down to 56). What is left: deploy-tui's and the screens' own modules (~65 ms, the event
+  types and checks the screens need), and progress bars, diagnosis cards and step panes are made on first use (88
+  widgets down to 39). What is left: deploy-tui's and the screens' own modules (~65 ms, the event
   dataclasses and the step modules) and the walkthrough's first compose, CSS and layout (~160 ms against
   the hello-world's ~20: a ListView, a Log, DataTables and eight step panes, one of which shows). The next
   step would be mounting a step's pane on its first selection; even so, a bare Textual hello-world is a
