@@ -286,9 +286,12 @@ def test_d8_apt_waits_for_a_held_lock_then_gives_up(deployed, tmp_path, lock: st
         name = Path(f"/proc/{holder.pid}/comm").read_text().strip()  # as apt names it: "python" or "python3"
         outcome, events = deployed.run(tmp_path, only={"provision"}, force={"provision"}, options=options)
     d = the_diagnosis(outcome, events, "provision", "D8")
-    assert f"(process {holder.pid}, {name})" in d.cause
     assert "never delete the lock files" in d.fix
-    assert any(f"Could not get lock {lock}" in line for line in d.evidence)
+    assert any(lock in line for line in d.evidence)
+    # apt names the holder ("Could not get lock ... It is held by process N (name)") only sometimes: seen in
+    # CI printing just "Unable to acquire the dpkg frontend lock (...)". When it does, the cause passes it on.
+    if any("held by process" in line for line in d.evidence):
+        assert f"(process {holder.pid}, {name})" in d.cause
 
 
 # D9: the port is taken.
