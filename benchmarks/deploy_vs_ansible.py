@@ -54,6 +54,7 @@ from pathlib import Path
 
 from readme_section import replace_section  # benchmarks/ is the script's own folder
 
+from deploy_tui.demo import box_site_values
 from deploy_tui.sandbox import BoxInfo, Sandbox, SandboxConfig, SandboxError
 
 HERE = Path(__file__).resolve().parent
@@ -288,13 +289,7 @@ class Bench:
         result_path = self.work / f"dtui-{n}.json"
         spec = {
             "site": {
-                "domain": DOMAIN,
-                "host": box.address,
-                "port": box.ssh_port,
-                "user": box.user,
-                "repo": box.repo_url,
-                "identity_file": str(box.client_key),
-                "known_hosts": str(box.known_hosts),
+                **box_site_values(box, DOMAIN),
                 "site_dir": target.site_dir,
                 "app_port": target.app_port,
             },

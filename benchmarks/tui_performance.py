@@ -359,19 +359,11 @@ def sandbox_box() -> Iterator[Any]:
 
 def site_for(box: Any) -> Any:
     from deploy_tui.config import make_site
+    from deploy_tui.demo import box_site_values
 
     return make_site(
         "staging",
-        {
-            "domain": "superlists-staging.test",
-            "host": box.address,
-            "port": box.ssh_port,
-            "user": box.user,
-            "repo": box.repo_url,
-            "identity_file": str(box.client_key),
-            "known_hosts": str(box.known_hosts),
-            "site_dir": "~/sites/bench",
-        },
+        {**box_site_values(box), "site_dir": "~/sites/bench"},
         "benchmark",
     )
 

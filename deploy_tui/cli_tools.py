@@ -171,7 +171,6 @@ def _dns_parser(sub: Any) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     """Replay a recording in the walkthrough, pick one from the past runs, or export it as asciicast."""
-    from deploy_tui.record import RecordingError, read_recording
     from deploy_tui.runner import runs_dir
 
     if args.export:
@@ -181,12 +180,7 @@ def _replay(args: argparse.Namespace) -> int:
             raise UsageError("--export needs the recording to export: deploy-tui replay FILE --export cast OUT.cast")
         from deploy_tui.asciicast import export_cast
 
-        try:
-            recording = read_recording(args.file)
-        except RecordingError as error:
-            raise UsageError(str(error)) from None
-        if recording.warning:
-            print(f"deploy-tui: warning: {recording.warning}", file=sys.stderr)
+        recording = _read(args.file)
         out = Path(args.export[1])
         try:
             count = export_cast(recording.events, out)
@@ -195,12 +189,7 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"{out}: {count} frames (asciinema play {out})")
         return 0
     if args.file is not None:
-        try:
-            recording = read_recording(args.file)
-        except RecordingError as error:
-            raise UsageError(str(error)) from None
-        if recording.warning:
-            print(f"deploy-tui: warning: {recording.warning}", file=sys.stderr)
+        _read(args.file)  # refuse a file that is not a readable recording before anything opens
     if not sys.stdout.isatty():
         return _print_runs(runs_dir()) if args.file is None else _print_recording(args.file)
     from deploy_tui.app import DeployApp
@@ -208,6 +197,19 @@ def _replay(args: argparse.Namespace) -> int:
     app = DeployApp(site=None, recording=args.file, runs_dir=None if args.file else runs_dir())
     app.run()
     return int(app.return_code or 0)
+
+
+def _read(path: Path) -> Any:
+    """The recording, its warning (cut short, damaged) printed as one line; one-line error if unreadable."""
+    from deploy_tui.record import RecordingError, read_recording
+
+    try:
+        recording = read_recording(path)
+    except RecordingError as error:
+        raise UsageError(str(error)) from None
+    if recording.warning:
+        print(f"deploy-tui: warning: {recording.warning}", file=sys.stderr)
+    return recording
 
 
 def _print_runs(directory: Path) -> int:

@@ -15,22 +15,32 @@ from deploy_tui.sandbox import BoxInfo
 DOMAIN = "superlists-staging.test"
 
 
+def box_site_values(box: BoxInfo, domain: str = DOMAIN) -> dict[str, str | int]:
+    """A site's deploy.toml values for deploying into this box (the demo, the tests, the benchmarks)."""
+    return {
+        "domain": domain,
+        "host": box.address,
+        "port": box.ssh_port,
+        "user": box.user,
+        "repo": box.repo_url,
+        "branch": "main",
+        "identity_file": str(box.client_key),
+        "known_hosts": str(box.known_hosts),
+    }
+
+
 def deploy_toml(box: BoxInfo, domain: str = DOMAIN) -> str:
     resolvers = ", ".join(
         f'{{ address = "{r.address}:{r.port}", name = "sandbox resolver {i}", location = "loopback" }}'
         for i, r in enumerate(box.resolvers, 1)
     )
+    values = "".join(
+        f"{key} = {value}\n" if isinstance(value, int) else f'{key} = "{value}"\n'
+        for key, value in box_site_values(box, domain).items()
+    )
     return (
         "# deploy-tui's demo site: the sandbox box on loopback (written by deploy-tui demo)\n"
-        "[sites.staging]\n"
-        f'domain = "{domain}"\n'
-        f'host = "{box.address}"\n'
-        f"port = {box.ssh_port}\n"
-        f'user = "{box.user}"\n'
-        f'repo = "{box.repo_url}"\n'
-        'branch = "main"\n'
-        f'identity_file = "{box.client_key}"\n'
-        f'known_hosts = "{box.known_hosts}"\n'
+        f"[sites.staging]\n{values}"
         "\n[dns]\n"
         f"resolvers = [{resolvers}]\n"
     )

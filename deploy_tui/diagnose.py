@@ -24,7 +24,7 @@ def rule(fn: Rule) -> Rule:
     return fn
 
 
-def diagnose(step: str, failure: StepFailed, facts: dict[str, Any] | None = None) -> Diagnosis | None:
+def diagnose(step: str, failure: StepFailed) -> Diagnosis | None:
     text = "\n".join((str(failure), *failure.evidence))
     for check in RULES:
         found = check(step, failure, text)

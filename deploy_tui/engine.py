@@ -125,7 +125,7 @@ class Engine:
             finish("cancelled")
             raise
         except StepFailed as failure:
-            diagnosis = diagnose(step.id, failure, ctx.facts)
+            diagnosis = diagnose(step.id, failure)
             if diagnosis is not None:
                 outcome.diagnoses.append(diagnosis)
                 emit(diagnosis)

@@ -79,7 +79,8 @@ async def ask_on_terminal(question: HostKeyQuestion) -> HostKeyDecision:
 def read_password(path: Path | None, user: str | None) -> Secret | None:
     """From a file (first line), or asked on the terminal; None when neither is possible."""
     if path is not None:
-        return Secret(path.read_text().splitlines()[0] if path.read_text() else "")
+        lines = path.read_text().splitlines()
+        return Secret(lines[0] if lines else "")
     if sys.stdin.isatty():
         return Secret(getpass.getpass(f"sudo password for {user or 'the deploy user'} on the server: "))
     return None

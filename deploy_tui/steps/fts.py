@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from deploy_tui.events import CommandFinished, CommandStarted, Output, TestFinished, TestStarted
 from deploy_tui.fts_plugin import MARK
@@ -136,7 +135,3 @@ def _stop(process: asyncio.subprocess.Process) -> None:
 
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-
-
-def artifacts_for(run_dir: Path) -> Path:
-    return run_dir / "ft-artifacts"

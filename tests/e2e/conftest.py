@@ -144,17 +144,12 @@ class Deployment:
 def make_deployment(box: BoxInfo, resolvers: tuple[Resolver, ...], name: str) -> Deployment:
     """A site of its own directory and dev server port on the session box."""
     from deploy_tui.config import make_site
+    from deploy_tui.demo import box_site_values
 
     site = make_site(
         "staging",
         {
-            "domain": DOMAIN,
-            "host": box.address,
-            "port": box.ssh_port,
-            "user": box.user,
-            "repo": box.repo_url,
-            "identity_file": str(box.client_key),
-            "known_hosts": str(box.known_hosts),
+            **box_site_values(box),
             "site_dir": f"~/sites/{name}",
             "app_port": free_port("0.0.0.0"),  # noqa: S104 - the dev server binds all interfaces
         },
