@@ -54,8 +54,8 @@ from pathlib import Path
 
 from readme_section import replace_section  # benchmarks/ is the script's own folder
 
-from deploy_tui.demo import box_site_values
-from deploy_tui.sandbox import BoxInfo, Sandbox, SandboxConfig, SandboxError
+from deploy_tui.sandbox.box import BoxInfo, Sandbox, SandboxConfig, SandboxError
+from deploy_tui.sandbox.demo import box_site_values
 
 HERE = Path(__file__).resolve().parent
 CHECKOUT = HERE.parent
@@ -122,11 +122,11 @@ class BenchmarkError(RuntimeError):
 
 def dtui_child(spec_path: Path) -> int:
     """Run deploy-tui's plan as the spec says; write status, step times and problems to spec["result"]."""
-    from deploy_tui.config import make_site
-    from deploy_tui.dns_resolvers import Resolver
-    from deploy_tui.events import CommandFinished, CommandStarted, Diagnosis, Event, RunFinished, StepFinished
+    from deploy_tui.core.config import make_site
+    from deploy_tui.core.events import CommandFinished, CommandStarted, Diagnosis, Event, RunFinished, StepFinished
+    from deploy_tui.core.resolvers import Resolver
+    from deploy_tui.core.secrets import Secret
     from deploy_tui.runner import RunRequest, execute
-    from deploy_tui.secret import Secret
     from deploy_tui.steps import Options
 
     spec = json.loads(spec_path.read_text())

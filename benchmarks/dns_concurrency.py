@@ -43,9 +43,9 @@ import dns.rrset
 import dns.version
 from readme_section import replace_section  # benchmarks/ is the script's own folder
 
-from deploy_tui import dns as deploy_dns
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.events import DnsAnswer, Event
+from deploy_tui.core.events import DnsAnswer, Event
+from deploy_tui.core.resolvers import Resolver
+from deploy_tui.remote import dns as deploy_dns
 
 DOMAIN = "superlists.example.com"
 ANSWER_IP = "127.0.0.2"

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from readme_section import replace_section
 
-from deploy_tui import events as ev
-from deploy_tui.record import Recorder, read_recording
-from deploy_tui.record_index import index_path, load_index, step_span
+from deploy_tui.core import events as ev
+from deploy_tui.recordings.index import index_path, load_index, step_span
+from deploy_tui.recordings.recorder import Recorder, read_recording
 from deploy_tui.steps import STEP_IDS
 
 START, END = "<!-- recording-index:start -->", "<!-- recording-index:end -->"

@@ -105,8 +105,8 @@ PACED_FLOOD = [
 # The cold-start children: the same imports `python -X importtime` is asked about.
 IMPORTS = {
     "deploy-tui": (
-        "from deploy_tui.app import DeployApp as Base\n"
-        "from deploy_tui.config import make_site\n"
+        "from screens.app import DeployApp as Base\n"
+        "from deploy_tui.core.config import make_site\n"
         "from screens.walkthrough import WalkthroughScreen as Target\n"
     ),
     "hello-world": (
@@ -193,8 +193,8 @@ class StartResults:
 
 async def count_widgets() -> tuple[int, int, int]:
     """What the walkthrough mounts before its first frame: widgets, step panes, widgets in the step panes."""
-    from deploy_tui.app import DeployApp
-    from deploy_tui.config import make_site
+    from deploy_tui.core.config import make_site
+    from screens.app import DeployApp
     from screens.widgets.step_pane import StepPane
 
     site = make_site(
@@ -330,7 +330,7 @@ def measure_start(runs: int, budget: Budget) -> StartResults:
 @contextlib.contextmanager
 def sandbox_box() -> Iterator[Any]:
     """A sandbox box of our own, purged on the way out (also on an error or SIGTERM)."""
-    from deploy_tui.sandbox import Sandbox, SandboxConfig
+    from deploy_tui.sandbox.box import Sandbox, SandboxConfig
 
     if os.geteuid() != 0:
         raise BenchmarkError("the sandbox box needs root (it starts sshd and creates a user): run as root")
@@ -358,8 +358,8 @@ def sandbox_box() -> Iterator[Any]:
 
 
 def site_for(box: Any) -> Any:
-    from deploy_tui.config import make_site
-    from deploy_tui.demo import box_site_values
+    from deploy_tui.core.config import make_site
+    from deploy_tui.sandbox.demo import box_site_values
 
     return make_site(
         "staging",
@@ -419,9 +419,9 @@ def timed_ssh(argv: list[str], timeout: float = 120.0) -> float:
 
 
 def make_app(site: Any, runner: Callable[..., Any]) -> Any:
-    from deploy_tui.app import DeployApp
-    from deploy_tui.secret import Secret
+    from deploy_tui.core.secrets import Secret
     from deploy_tui.steps import Options
+    from screens.app import DeployApp
 
     return DeployApp(site=site, options=Options(checkout=ROOT), sudo_password=Secret("unused"), runner=runner)
 
@@ -460,9 +460,9 @@ def watch_log_for(log: Any, last: str, seen: asyncio.Event, stamp: list[float]) 
 
 async def app_flood(site: Any, lines: int, timeout: float = 120.0) -> float:
     """Seconds from `seq LINES` starting (connection open) until the app's Log has line LINES."""
-    from deploy_tui.engine import RunOutcome
+    from deploy_tui.core.engine import RunOutcome
+    from deploy_tui.remote.ssh import SshSession
     from deploy_tui.runner import target_for
-    from deploy_tui.ssh import SshSession
 
     started: list[float] = []
     shown: list[float] = []
@@ -491,8 +491,8 @@ async def app_flood(site: Any, lines: int, timeout: float = 120.0) -> float:
 
 async def session_flood(site: Any, lines: int) -> float:
     """Seconds SshSession alone takes to stream `seq LINES` into a sink that drops the events."""
+    from deploy_tui.remote.ssh import SshSession
     from deploy_tui.runner import target_for
-    from deploy_tui.ssh import SshSession
 
     async with SshSession(target_for(site), emit=lambda event: None) as session:
         started = time.monotonic()
@@ -512,8 +512,8 @@ class FloodResults:
 
 def offline_costs(lines: int = FLOOD_LINES, repeats: int = 3) -> dict[str, float]:
     """Seconds (median) the per-line work of SshSession takes on `seq LINES` output in 64 KiB chunks, no SSH."""
-    from deploy_tui.lines import LineSplitter
-    from deploy_tui.secret import Redactor
+    from deploy_tui.core.secrets import Redactor
+    from deploy_tui.remote.lines import LineSplitter
 
     data = "".join(f"{i}\n" for i in range(1, lines + 1)).encode()
     chunks = [data[offset : offset + 65536] for offset in range(0, len(data), 65536)]
@@ -592,10 +592,10 @@ class KeyResults:
 async def key_latency(site: Any, keys: int, interval: float, max_rounds: int, timeout: float) -> KeyResults:
     from textual import events
 
-    from deploy_tui.engine import RunOutcome
-    from deploy_tui.events import Output
+    from deploy_tui.core.engine import RunOutcome
+    from deploy_tui.core.events import Output
+    from deploy_tui.remote.ssh import SshSession
     from deploy_tui.runner import target_for
-    from deploy_tui.ssh import SshSession
 
     results = KeyResults(keys_asked=keys)
     state = {"streaming": False}
@@ -680,10 +680,10 @@ async def key_latency(site: Any, keys: int, interval: float, max_rounds: int, ti
 
 
 async def memory_child(box_json: dict[str, Any], totals: list[int]) -> dict[str, Any]:
-    from deploy_tui.engine import RunOutcome
+    from deploy_tui.core.engine import RunOutcome
+    from deploy_tui.remote.ssh import SshSession
     from deploy_tui.runner import target_for
-    from deploy_tui.sandbox import BoxInfo
-    from deploy_tui.ssh import SshSession
+    from deploy_tui.sandbox.box import BoxInfo
 
     site = site_for(BoxInfo.from_json(box_json))
     work: asyncio.Queue[tuple[int, int] | None] = asyncio.Queue()
@@ -970,8 +970,8 @@ NOTES = """\
 Investigated by hand on 2026-11-25 (cProfile, tracemalloc, a monkeypatched SshSession in a scratch script);
 not remeasured when the script reruns.
 
-- **Cold start.** Before 2026-11-25 19:30 the walkthrough took 609 ms against 207 (2.94x): `deploy_tui.app`
-  imported asyncssh (with cryptography, ~120 ms) through `deploy_tui.ssh`, and `config` imported dnspython
+- **Cold start.** Before 2026-11-25 19:30 the walkthrough took 609 ms against 207 (2.94x): `screens.app`
+  imported asyncssh (with cryptography, ~120 ms) through `deploy_tui.remote.ssh`, and `config` imported dnspython
   (~55 ms). Both now load only when a run starts (`known_hosts.py`, `shell.py` and `names.py` hold the plain
   types and checks the screens need), and progress bars, diagnosis cards and step panes are made on first use (88
   widgets down to 39). What is left: deploy-tui's and the screens' own modules (~65 ms, the event

@@ -1,5 +1,5 @@
 import sys
 
-from deploy_tui.cli import main
+from deploy_tui.cli.main import main
 
 sys.exit(main())

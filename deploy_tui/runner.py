@@ -1,28 +1,40 @@
-"""Putting a run together: config, SSH session, recorder and engine, for headless runs and the demo.
+"""Putting a run together: one request, its sessions, its recording, and the engine.
 
-The TUI builds the same pieces with its own sinks and prompts; this module is the
-plain-terminal way: host keys and the sudo password are asked on the terminal when
-there is one, and otherwise must come from files.
+A `RunRequest` is the whole of what a run was asked to do, frozen: the command
+line builds it, the TUI narrows it with `replace()` for each run it starts (one
+step, a retry, a dry run), and `execute` runs it. Host keys and the sudo password
+are asked on the terminal when there is one, and otherwise must come from files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import os
+import socket
 import sys
-from collections.abc import Collection
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from deploy_tui.config import Site
-from deploy_tui.dns_resolvers import DEFAULT_RESOLVERS, Resolver
-from deploy_tui.engine import Engine, RunOutcome
-from deploy_tui.events import Sink, fanout
-from deploy_tui.record import Recorder
-from deploy_tui.secret import Redactor, Secret
-from deploy_tui.ssh import HostKeyDecision, HostKeyPrompt, HostKeyQuestion, SshSession, SshTarget
-from deploy_tui.steps import Context, Options, Step, default_plan
+from deploy_tui.core.config import ConfigError, Site
+from deploy_tui.core.engine import Engine, RunOutcome
+from deploy_tui.core.events import Event, Sink, fanout
+from deploy_tui.core.plan import Context, Options, Step, needs_sudo
+from deploy_tui.core.resolvers import DEFAULT_RESOLVERS, Resolver
+from deploy_tui.core.secrets import Redactor, Secret
+from deploy_tui.core.session import NoSession, Session
+from deploy_tui.recordings.recorder import Recorder
+from deploy_tui.remote.known_hosts import HostKeyDecision, HostKeyPrompt, HostKeyQuestion
+from deploy_tui.steps import default_plan
+
+if TYPE_CHECKING:
+    from deploy_tui.remote.ssh import SshTarget
+
+# The FTs run here with the server's settings, never with this machine's own.
+_SITE_ENV_PREFIXES = ("DJANGO_", "STAGING_", "TEST_SERVER", "FT_ARTIFACTS_DIR")
 
 
 def runs_dir() -> Path:
@@ -37,21 +49,88 @@ def recording_path(site: str, when: datetime | None = None) -> Path:
     return runs_dir() / f"{site}-{stamp}.jsonl"
 
 
-@dataclass
+def settle_address(site: Site, where: str = "") -> str:
+    """The IPv4 the domain must resolve to: configured, or the ssh host's own address, looked up once here."""
+    if site.address:
+        return site.address
+    try:
+        return socket.gethostbyname(site.host)
+    except (OSError, UnicodeError):
+        field_name = f"{where or 'sites.' + site.name}.address"
+        raise ConfigError(
+            f"{field_name} is not set and host {site.host!r} does not resolve here: set {field_name} to the IPv4 "
+            f"address {site.domain} should point at"
+        ) from None
+
+
+@dataclass(frozen=True)
 class RunRequest:
+    """One run, whole: where, what of the plan, and with which secrets (never shown)."""
+
     site: Site
-    resolvers: tuple[Resolver, ...] | None = None
+    address: str
+    resolvers: tuple[Resolver, ...] = ()
     options: Options = field(default_factory=Options)
     sudo_password: Secret | None = None
-    only: Collection[str] = ()
-    skip: Collection[str] = ()
-    force: Collection[str] = ()
+    only: frozenset[str] = frozenset()
+    skip: frozenset[str] = frozenset()
+    force: frozenset[str] = frozenset()
     dry_run: bool = False
-    recording: Path | None = None
-    plan: list[Step] | None = None  # None: the whole deployment
+    recording: Path | None = None  # None: a new file under runs_dir()
+    plan: tuple[Step, ...] = ()  # (): the whole deployment
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.plan or self.default_steps()
+
+    @staticmethod
+    def default_steps() -> tuple[Step, ...]:
+        return tuple(default_plan())
+
+    @property
+    def needs_sudo(self) -> bool:
+        return needs_sudo(self.steps, self.only, self.skip, self.dry_run)
+
+    def context(
+        self,
+        emit: Sink = lambda event: None,
+        *,
+        session: Session | None = None,
+        local: Session | None = None,
+        artifacts: Path | None = None,
+        redactor: Redactor | None = None,
+    ) -> Context:
+        """The steps' context for this request; with no sessions given, one that only describes."""
+        return Context(
+            site=self.site,
+            emit=emit,
+            address=self.address,
+            session=session or NoSession(),
+            local=local or NoSession(),
+            resolvers=self.resolvers or DEFAULT_RESOLVERS,
+            options=self.options,
+            artifacts=artifacts,
+            redactor=redactor or Redactor(),
+        )
+
+
+def request_from_recording(events: Sequence[Event]) -> RunRequest | None:
+    """The request a recorded run was made with, to run one of its steps again; None when it does not say."""
+    from deploy_tui.recordings.params import params_of
+
+    params = params_of(events)
+    if params is None:
+        return None
+    try:
+        address = params.address or settle_address(params.site, "recording: site")
+    except ConfigError:
+        return None
+    return RunRequest(site=params.site, address=address, resolvers=params.resolvers)
 
 
 def target_for(site: Site) -> SshTarget:
+    from deploy_tui.remote.ssh import SshTarget
+
     return SshTarget(
         site.host,
         site.port,
@@ -89,7 +168,10 @@ def read_password(path: Path | None, user: str | None) -> Secret | None:
 async def execute(
     request: RunRequest, sink: Sink, on_unknown_host_key: HostKeyPrompt = ask_on_terminal
 ) -> tuple[RunOutcome, Path]:
-    """Run the plan with events going to sink and to a new recording; returns the outcome and its path."""
+    """Run the request with events going to sink and to a new recording; returns the outcome and its path."""
+    from deploy_tui.remote.local import LocalSession
+    from deploy_tui.remote.ssh import SshSession
+
     path = request.recording or recording_path(request.site.name)
     redactor = Redactor()
     with Recorder(path) as recorder:
@@ -101,18 +183,16 @@ async def execute(
             on_unknown_host_key=on_unknown_host_key,
             sudo_password=request.sudo_password,
         )
-        ctx = Context(
-            site=request.site,
-            emit=emit,
-            ssh=session,
-            resolvers=request.resolvers or DEFAULT_RESOLVERS,
-            options=request.options,
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_SITE_ENV_PREFIXES)}
+        ctx = request.context(
+            emit,
+            session=session,
+            local=LocalSession(emit=emit, redactor=redactor, env=env),
+            artifacts=path.with_suffix("") / "ft-artifacts",
             redactor=redactor,
         )
-        if request.options.artifacts is None:
-            request.options.artifacts = path.with_suffix("") / "ft-artifacts"
         try:
-            outcome = await Engine(request.plan or default_plan(), ctx).run(
+            outcome = await Engine(request.steps, ctx).run(
                 only=request.only, skip=request.skip, force=request.force, dry_run=request.dry_run
             )
         finally:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from deploy_tui.config import Site
+    from deploy_tui.core.config import Site
+    from deploy_tui.core.resolvers import Resolver
 
 
 @dataclass
@@ -29,9 +30,10 @@ class CancelRequested(Message):
 class SiteChosen(Message):
     """The setup screen's site, ready to walk through."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, resolvers: tuple[Resolver, ...] = ()) -> None:
         super().__init__()
         self.site = site
+        self.resolvers = resolvers
 
 
 class RunChosen(Message):

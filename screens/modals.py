@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from deploy_tui.known_hosts import HostKeyDecision, HostKeyQuestion
+from deploy_tui.remote.known_hosts import HostKeyDecision, HostKeyQuestion
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}

@@ -16,10 +16,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from deploy_tui.events import Event
-from deploy_tui.replay import Player
+from deploy_tui.core.events import Event
+from deploy_tui.recordings.player import Player
 from screens.messages import RunRequested
 from screens.walkthrough import FLUSH_INTERVAL, WalkthroughScreen
+from screens.widgets.step_pane import StepInfo
 
 
 class SearchScreen(ModalScreen[str | None]):
@@ -59,7 +60,7 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
         Binding("q", "app.quit", "Quit", id="replay.quit"),
     ]
 
-    def __init__(self, steps: Iterable[tuple[str, str, str]], title: str, events: list[Event], warning: str) -> None:
+    def __init__(self, steps: Iterable[StepInfo], title: str, events: list[Event], warning: str) -> None:
         super().__init__(steps, title)
         self.player = Player(events)
         self.warning = warning

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from deploy_tui.record_index import RunSummary
+from deploy_tui.recordings.index import RunSummary
 from screens.messages import RunChosen
 
 

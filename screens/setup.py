@@ -14,7 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
-from deploy_tui.config import CHECKS, ConfigError, Site, make_site
+from deploy_tui.core.config import CHECKS, ConfigError, Site, make_site
+from deploy_tui.core.resolvers import ResolverInputError, resolvers_from_config
 from screens.messages import SiteChosen
 
 FIELDS = (
@@ -132,8 +133,14 @@ class SetupScreen(Screen[None]):
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:
         site = self._site()
-        if site is not None:
-            self.post_message(SiteChosen(site))
+        if site is None:
+            return
+        try:
+            resolvers = resolvers_from_config(self._data, str(self.config_path)) or ()
+        except ResolverInputError as error:
+            self.notify(str(error), severity="error", timeout=10)
+            return
+        self.post_message(SiteChosen(site, resolvers))
 
 
 def dump_toml(data: dict[str, Any]) -> str:

@@ -16,7 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, ListView
 
-from deploy_tui.events import (
+from deploy_tui.core.commands import command_line
+from deploy_tui.core.events import (
     CommandFinished,
     CommandStarted,
     Diagnosis,
@@ -38,7 +39,7 @@ from deploy_tui.events import (
 from screens.messages import CancelRequested, RunRequested
 from screens.widgets.output_pane import OutputPane
 from screens.widgets.step_list import StepItem, StepList
-from screens.widgets.step_pane import StepPane
+from screens.widgets.step_pane import StepInfo, StepPane
 
 FLUSH_INTERVAL = 1 / 20
 
@@ -58,32 +59,32 @@ class WalkthroughScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="walkthrough.quit"),
     ]
 
-    def __init__(self, steps: Iterable[tuple[str, str, str]], title: str) -> None:
+    def __init__(self, steps: Iterable[StepInfo], title: str) -> None:
         super().__init__()
-        self.steps = list(steps)  # (id, title, guide)
+        self.steps = list(steps)
         self.sub_title = title
         self.follow_running = True
         self.running = False
-        self._guides = {step_id: guide for step_id, _, guide in self.steps}
-        first = self.steps[0][0]
+        self._info = {step.id: step for step in self.steps}
+        first = self.steps[0].id
         # Only the first step's pane is built for the first frame; the others when first needed.
-        self._panes: dict[str, StepPane] = {first: StepPane(first, self._guides[first])}
+        self._panes: dict[str, StepPane] = {first: StepPane(self._info[first])}
         self._wanted = first
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
-            yield StepList(*(StepItem(step_id, title) for step_id, title, _ in self.steps), id="steps")
+            yield StepList(*(StepItem(step.id, step.title) for step in self.steps), id="steps")
             with Vertical(id="right"):
-                with ContentSwitcher(id="context", initial=f"pane-{self.steps[0][0]}"):
-                    yield self._panes[self.steps[0][0]]
+                with ContentSwitcher(id="context", initial=f"pane-{self.steps[0].id}"):
+                    yield self._panes[self.steps[0].id]
                 yield OutputPane(id="output")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#steps").border_title = "Steps"
         self.query_one("#output").border_title = "Output"
-        self._select(self.steps[0][0])
+        self._select(self.steps[0].id)
         self.set_interval(FLUSH_INTERVAL, self._flush)
 
     # Selection.
@@ -97,7 +98,7 @@ class WalkthroughScreen(Screen[None]):
         self._wanted = step_id
         if self._pane(step_id).is_mounted:
             switcher.current = f"pane-{step_id}"
-        switcher.border_title = next(title for sid, title, _ in self.steps if sid == step_id)
+        switcher.border_title = self._info[step_id].title
         self.query_one(OutputPane).show(step_id)
 
     @on(ListView.Highlighted, "#steps")
@@ -129,22 +130,16 @@ class WalkthroughScreen(Screen[None]):
             elif isinstance(event, OutputUpdate):
                 output.update_line(step, event.text)
             elif isinstance(event, CommandStarted):
-                output.add(
-                    step,
-                    [
-                        f"$ {'sudo ' if event.sudo and not event.argv_display.startswith('sudo') else ''}"
-                        f"{event.argv_display}   [{event.host}]"
-                    ],
-                )
+                output.add(step, [command_line(event.argv_display, sudo=event.sudo, host=event.host)])
             elif isinstance(event, CommandFinished) and (event.exit_status != 0 or event.error):
                 output.add(step, [f"→ {event.error or f'exit status {event.exit_status}'} after {event.duration:.1f}s"])
             elif isinstance(event, PlannedCommand):
-                output.add(step, [f"would run: {event.argv_display}"])
+                output.add(step, ["would run " + command_line(event.argv_display, sudo=event.sudo, host=event.host)])
             elif isinstance(event, StepStarted):
                 self._pane(step).reset()
                 steps.item(step).set_status("running")
                 if self.follow_running:
-                    steps.index = [s[0] for s in self.steps].index(step)
+                    steps.index = list(self._info).index(step)
                     self._select(step)
             elif isinstance(event, StepFinished):
                 steps.item(step).set_status(event.status, event.duration)
@@ -189,7 +184,7 @@ class WalkthroughScreen(Screen[None]):
     def _pane(self, step: str) -> StepPane:
         pane = self._panes.get(step)
         if pane is None:
-            pane = self._panes[step] = StepPane(step, self._guides[step])
+            pane = self._panes[step] = StepPane(self._info[step])
             pane.display = False
             self.query_one(ContentSwitcher).mount(pane)
         return pane
@@ -215,7 +210,7 @@ class WalkthroughScreen(Screen[None]):
 
     def action_skip(self) -> None:
         # Skip the selected step and go on with the rest of the plan from the next one.
-        ids = [s[0] for s in self.steps]
+        ids = list(self._info)
         rest = frozenset(ids[ids.index(self.selected) :])
         self.post_message(RunRequested(only=rest, skip=frozenset({self.selected})))
 

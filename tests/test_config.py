@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.config import ConfigError, from_dict, load
+from deploy_tui.core.config import ConfigError, from_dict, load
 
 STAGING = {"domain": "superlists-staging.example.com", "host": "203.0.113.7", "repo": "https://example.com/r.git"}
 

@@ -2,15 +2,15 @@
 
 import pytest
 
-from deploy_tui.dns import AUTHORITATIVE, DnsInputError, Summary, parse_domain, parse_ip
-from deploy_tui.dns_resolvers import (
+from deploy_tui.core.events import DnsAnswer
+from deploy_tui.core.resolvers import (
     DEFAULT_RESOLVERS,
     Resolver,
     ResolverInputError,
     parse_resolver,
     resolvers_from_config,
 )
-from deploy_tui.events import DnsAnswer
+from deploy_tui.remote.dns import AUTHORITATIVE, DnsInputError, Summary, parse_domain, parse_ip
 
 
 @pytest.mark.parametrize(

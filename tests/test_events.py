@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from deploy_tui import events
-from deploy_tui.events import (
+from deploy_tui.core import events
+from deploy_tui.core.events import (
     SCHEMA_VERSION,
     CommandFinished,
     DnsAnswer,

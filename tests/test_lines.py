@@ -1,4 +1,4 @@
-from deploy_tui.lines import LineSplitter
+from deploy_tui.remote.lines import LineSplitter
 
 
 def test_lines_cut_anywhere_come_out_whole_and_in_order() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.events import Notice, Output, to_json
-from deploy_tui.record import Recorder, RecordingError, read_recording
+from deploy_tui.core.events import Notice, Output, to_json
+from deploy_tui.recordings.recorder import Recorder, RecordingError, read_recording
 
 
 def test_recorder_writes_one_parseable_line_per_event(tmp_path: Path) -> None:
@@ -47,8 +47,8 @@ def test_a_newer_schema_recording_is_a_clear_error(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from deploy_tui.events import Output
-from deploy_tui.record import Recorder
+from deploy_tui.core.events import Output
+from deploy_tui.recordings.recorder import Recorder
 record = Recorder(Path(sys.argv[1]))
 print("ready", flush=True)
 i = 0

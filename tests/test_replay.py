@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui import events as ev
-from deploy_tui.asciicast import export_cast
-from deploy_tui.record import Recorder, read_recording
-from deploy_tui.record_index import build_index, index_path, list_runs, load_index, step_span
-from deploy_tui.replay import Player, replay_times
+from deploy_tui.core import events as ev
+from deploy_tui.recordings.asciicast import export_cast
+from deploy_tui.recordings.index import build_index, index_path, list_runs, load_index, step_span
+from deploy_tui.recordings.player import Player, replay_times
+from deploy_tui.recordings.recorder import Recorder, read_recording
 from tests.tui.scripted import failing_run
 
 

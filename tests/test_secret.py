@@ -2,7 +2,7 @@ import pickle
 
 import pytest
 
-from deploy_tui.secret import MASK, Redactor, Secret
+from deploy_tui.core.secrets import MASK, Redactor, Secret
 
 
 def test_a_secret_never_shows_its_value() -> None:

@@ -1,7 +1,6 @@
-"""The chapter's steps, in order: one module each. `PLAN` is the whole deployment as data."""
+"""The chapter's steps, in order: one module each. `default_plan()` is the whole deployment as data."""
 
-from deploy_tui.step_ids import STEP_IDS as _IDS
-from deploy_tui.steps.base import Context, Options, Step, StepFailed
+from deploy_tui.core.plan import Context, Options, Step
 from deploy_tui.steps.devserver import DevServerStep
 from deploy_tui.steps.dns import DnsStep
 from deploy_tui.steps.fts import FunctionalTestsStep
@@ -11,22 +10,21 @@ from deploy_tui.steps.smoke import SmokeStep
 from deploy_tui.steps.source import SourceStep
 from deploy_tui.steps.venv import VenvStep
 
+PLAN: tuple[type[Step], ...] = (
+    DnsStep,
+    ProvisionStep,
+    SourceStep,
+    VenvStep,
+    MigrateStep,
+    DevServerStep,
+    SmokeStep,
+    FunctionalTestsStep,
+)
+STEP_IDS = tuple(step.id for step in PLAN)
+
 
 def default_plan() -> list[Step]:
-    return [
-        DnsStep(),
-        ProvisionStep(),
-        SourceStep(),
-        VenvStep(),
-        MigrateStep(),
-        DevServerStep(),
-        SmokeStep(),
-        FunctionalTestsStep(),
-    ]
+    return [step() for step in PLAN]
 
 
-STEP_IDS = _IDS
-if tuple(step.id for step in default_plan()) != STEP_IDS:  # pragma: no cover - a plan edited in one place only
-    raise ImportError("deploy_tui/step_ids.py and default_plan() disagree on the steps")
-
-__all__ = ["STEP_IDS", "Context", "Options", "Step", "StepFailed", "default_plan"]
+__all__ = ["PLAN", "STEP_IDS", "Context", "Options", "Step", "default_plan"]

@@ -1,75 +1,21 @@
-"""What every step is made of: the shared context, the failure it raises, and remote helpers.
+"""The steps' toolkit: the site directory as a shell word, and running a step's commands.
 
-A step knows how to `check` whether it is already done and how to `apply` itself,
-and lists the commands it would run so a dry run can show them. Verification steps
-(dns, smoke, fts) are never "already done": checking is what they do.
+A step's commands are values (`StepCommand`); `run` sends one to the server, or
+runs it here when it says so, and `must` turns a failure into `StepFailed` with
+the command's last lines as evidence.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
 
-from deploy_tui.config import Site
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.events import Sink
-from deploy_tui.secret import Redactor
-from deploy_tui.shell import Command, CommandResult, LineHook, Shell
+from deploy_tui.core.commands import Command, CommandResult, LineHook, Shell, StepCommand
+from deploy_tui.core.config import Site
+from deploy_tui.core.failure import Facts, StepFailed
+from deploy_tui.core.plan import Context, Options, Step
 
-if TYPE_CHECKING:
-    from deploy_tui.ssh import SshSession
-
-
-class StepFailed(Exception):
-    """A step could not do its job. `facts` and `evidence` are what a diagnosis reads."""
-
-    def __init__(self, message: str, evidence: tuple[str, ...] = (), **facts: Any) -> None:
-        super().__init__(message)
-        self.evidence = evidence
-        self.facts = facts
-
-
-@dataclass
-class Options:
-    allow_unpropagated: bool = False  # go on before DNS has propagated, reaching the host by address
-    dns_timeout: float = 3.0
-    apt_lock_timeout: int = 60  # seconds apt waits for another apt or dpkg to let go of its lock
-    start_timeout: float = 20.0  # seconds the dev server gets to start listening
-    checkout: Path = field(default_factory=Path.cwd)  # where functional_tests/ lives, on this machine
-    artifacts: Path | None = None  # where failed FTs leave screenshots
-
-
-@dataclass
-class Context:
-    site: Site
-    emit: Sink
-    ssh: SshSession
-    resolvers: tuple[Resolver, ...]
-    options: Options = field(default_factory=Options)
-    facts: dict[str, Any] = field(default_factory=dict)  # what one step learns for a later one
-    redactor: Redactor = field(default_factory=Redactor)  # secrets a step learns are masked from then on
-
-
-class Step:
-    id: ClassVar[str]
-    title: ClassVar[str]
-    verifies: ClassVar[bool] = False  # a check that always runs, never "already done"
-    sudo: ClassVar[bool] = False
-
-    def commands(self, ctx: Context) -> list[str]:
-        """What apply would run, for a dry run and for the step's guide."""
-        return []
-
-    async def check(self, ctx: Context) -> bool:
-        """Whether the step's work is already done (so apply can be skipped)."""
-        return False
-
-    async def apply(self, ctx: Context) -> str:
-        """Do the work; return a one-line summary, or raise StepFailed."""
-        raise NotImplementedError
+__all__ = ["Context", "Options", "Step", "StepFailed", "in_site", "must", "run", "site_dir"]
 
 
 def site_dir(site: Site) -> str:
@@ -79,52 +25,55 @@ def site_dir(site: Site) -> str:
     return shlex.quote(site.directory)
 
 
-def in_site(site: Site, script: str) -> Shell:
-    """A script run from the site directory; script's own values must already be quoted."""
-    return Shell(f"cd {site_dir(site)} && {script}")
+def in_site(
+    site: Site, command: Command, what: str = "", *, timeout: float | None = None, note: str = ""
+) -> StepCommand:
+    """A command run from the site directory."""
+    return StepCommand(command, what=what, cwd=site_dir(site), timeout=timeout, note=note)
 
 
 async def run(
     ctx: Context,
     step: Step,
-    command: Command,
+    command: StepCommand | Command,
     *,
-    sudo: bool = False,
-    timeout: float | None = None,
     capture: bool = False,
     on_line: LineHook | None = None,
     secret_output: bool = False,
+    hide: Callable[[str], bool] | None = None,
 ) -> CommandResult:
-    return await ctx.ssh.run(
-        command,
+    """Run one command of a step where it belongs (the server, or here), streaming its output."""
+    if not isinstance(command, StepCommand):
+        command = StepCommand(command)
+    session = ctx.local if command.here else ctx.session
+    return await session.run(
+        Shell(command.script),
         step=step.id,
-        sudo=sudo,
-        timeout=timeout,
+        sudo=command.sudo,
+        timeout=command.timeout,
         capture=capture,
         on_line=on_line,
         secret_output=secret_output,
+        hide=hide,
     )
 
 
-async def must(ctx: Context, step: Step, command: Command, what: str, **kwargs: Any) -> CommandResult:
+async def must(
+    ctx: Context,
+    step: Step,
+    command: StepCommand,
+    *,
+    capture: bool = False,
+    on_line: LineHook | None = None,
+    secret_output: bool = False,
+    facts: Facts | None = None,
+) -> CommandResult:
     """Run a command that has to work; on failure raise StepFailed with its last lines as evidence."""
-    result = await run(ctx, step, command, **kwargs)
+    result = await run(ctx, step, command, capture=capture, on_line=on_line, secret_output=secret_output)
+    what = command.what or command.display
+    evidence = result.stderr_tail[-20:] + result.stdout_tail[-20:]
     if result.timed_out:
-        raise StepFailed(f"{what}: timed out", result.stderr_tail[-20:] + result.stdout_tail[-20:])
+        raise StepFailed(f"{what}: timed out", evidence, facts)
     if not result.ok:
-        evidence = result.stderr_tail[-20:] + result.stdout_tail[-20:]
-        raise StepFailed(f"{what}: exit status {result.exit_status}", evidence)
+        raise StepFailed(f"{what}: exit status {result.exit_status}", evidence, facts)
     return result
-
-
-def counter(hook: Callable[[int], None], pattern: Callable[[str], bool]) -> LineHook:
-    """A line hook that counts matching lines and reports the count."""
-    seen = 0
-
-    def on_line(stream: str, line: str) -> None:
-        nonlocal seen
-        if pattern(line):
-            seen += 1
-            hook(seen)
-
-    return on_line

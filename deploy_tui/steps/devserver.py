@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import shlex
 
-from deploy_tui.secret import Secret
-from deploy_tui.shell import Shell
+from deploy_tui.core.commands import Shell, StepCommand, stop_group_script
+from deploy_tui.core.failure import Facts
+from deploy_tui.core.secrets import Secret
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
 
 PID, LOG, STAMP, KEY = "runserver.pid", "runserver.log", "runserver.stamp", ".secret_key"
@@ -40,106 +41,84 @@ def _alive_script() -> str:
 class DevServerStep(Step):
     id = "devserver"
     title = "Dev server on 0.0.0.0"
+    guide = (
+        "For a first deployment the book uses Django's own dev server. It must listen on 0.0.0.0, "
+        "every interface, not 127.0.0.1: a server bound to 127.0.0.1 answers the server itself and "
+        "refuses everyone else. deploy-tui keeps it running in the background, with its pid and log "
+        "in the site directory, and restarts it when the code changes. ALLOWED_HOSTS must name the "
+        "domain, or Django answers 'DisallowedHost'."
+    )
 
-    def _command(self, ctx: Context) -> str:
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        site, port = ctx.site, ctx.site.app_port
+        make_key = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
+        bind = "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         # setsid: a session of its own, so stopping it is one signal to its group.
-        return f"{_env(ctx)} setsid .venv/bin/python manage.py runserver --noreload 0.0.0.0:{ctx.site.app_port}"
-
-    def commands(self, ctx: Context) -> list[str]:
-        return [f"{self._command(ctx)} > {LOG} 2>&1 &   (in its own session; pid in {PID})"]
+        stop = stop_group_script('"$pid"', 5.0)
+        server = f"{_env(ctx)} setsid .venv/bin/python manage.py runserver --noreload 0.0.0.0:{port}"
+        return (
+            in_site(site, Shell(f"(test -s {KEY} || ({make_key})) && cat {KEY}"), "make the site's secret key"),
+            in_site(
+                site,
+                Shell(f"if {_alive_script()}; then {stop}; fi; rm -f {PID}; true"),
+                "stop the running server",
+            ),
+            StepCommand(
+                Shell(shlex.join(["python3", "-c", bind + f"s.bind(('0.0.0.0', {port}))"])),
+                f"port {port} is free",
+            ),
+            in_site(
+                site,
+                Shell(f"{_stamp_script(ctx)} > {STAMP} && ({server} > {LOG} 2>&1 < /dev/null & echo $! > {PID})"),
+                "start runserver",
+            ),
+            in_site(
+                site,
+                Shell(
+                    f"i=0; while [ $i -lt {int(ctx.options.start_timeout * 5)} ]; do "
+                    f"curl -s -o /dev/null -m 1 http://127.0.0.1:{port}/ && exit 0; "
+                    f"{_alive_script()} || exit 3; sleep 0.2; i=$((i+1)); done; exit 4"
+                ),
+                "wait until it answers",
+            ),
+        )
 
     async def check(self, ctx: Context) -> bool:
-        await self._secret_key(ctx, create=False)
-        result = await run(
-            ctx, self, in_site(ctx.site, (f"{_alive_script()} && {_stamp_script(ctx)} | cmp -s - {STAMP}"))
-        )
-        return result.ok
+        found = await run(ctx, self, in_site(ctx.site, Shell(f"cat {KEY} 2>/dev/null || true")), secret_output=True)
+        self._keep_secret(ctx, found.captured)
+        current = in_site(ctx.site, Shell(f"{_alive_script()} && {_stamp_script(ctx)} | cmp -s - {STAMP}"))
+        return (await run(ctx, self, current)).ok
 
-    async def _secret_key(self, ctx: Context, create: bool = True) -> None:
-        """The site's SECRET_KEY: made once on the server, kept there (0600), masked in everything shown."""
-        make = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
-        script = f"(test -s {KEY} || ({make})) && cat {KEY}" if create else f"cat {KEY} 2>/dev/null || true"
-        found = await run(ctx, self, in_site(ctx.site, script), secret_output=True)
-        key = found.captured.strip()
-        if key:
-            ctx.redactor.add(Secret(key))
-        elif create:
-            raise StepFailed(f"could not make the site's secret key ({ctx.site.directory}/{KEY})", found.stderr_tail)
+    def _keep_secret(self, ctx: Context, key: str) -> bool:
+        """The site's SECRET_KEY is masked in everything shown from the moment it is known."""
+        if key.strip():
+            ctx.redactor.add(Secret(key.strip()))
+        return bool(key.strip())
 
     async def apply(self, ctx: Context) -> str:
         site, port = ctx.site, ctx.site.app_port
-        await self._secret_key(ctx)
-        await self._stop(ctx)
-        free = await run(
-            ctx,
-            self,
-            Shell(
-                shlex.join(
-                    [
-                        "python3",
-                        "-c",
-                        (
-                            "import socket,sys\n"
-                            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-                            f"s.bind(('0.0.0.0', {port}))"
-                        ),
-                    ]
-                )
-            ),
-        )
+        make_key, stop, port_free, start, wait = self.commands(ctx)
+        found = await run(ctx, self, make_key, secret_output=True)
+        if not found.ok or not self._keep_secret(ctx, found.captured):
+            raise StepFailed(f"could not make the site's secret key ({site.directory}/{KEY})", found.stderr_tail)
+        await run(ctx, self, stop)
+        free = await run(ctx, self, port_free)
         if not free.ok:
             listeners = await run(ctx, self, Shell(f"ss -Hltnp 'sport = :{port}' 2>/dev/null || true"), capture=True)
             raise StepFailed(
                 f"port {port} is already in use on the server",
                 free.stderr_tail[-2:] + tuple(listeners.captured.splitlines()),
-                port=port,
-                port_in_use=True,
+                Facts(port=port, port_in_use=True),
             )
-        await must(
-            ctx,
-            self,
-            in_site(
-                site,
-                (
-                    f"{_stamp_script(ctx)} > {STAMP} && "
-                    f"({self._command(ctx)} > {LOG} 2>&1 < /dev/null & echo $! > {PID})"
-                ),
-            ),
-            "start runserver",
-        )
-        ready = await run(
-            ctx,
-            self,
-            in_site(
-                site,
-                (
-                    f"i=0; while [ $i -lt {int(ctx.options.start_timeout * 5)} ]; do "
-                    f"curl -s -o /dev/null -m 1 http://127.0.0.1:{port}/ && exit 0; "
-                    f"{_alive_script()} || exit 3; sleep 0.2; i=$((i+1)); done; exit 4"
-                ),
-            ),
-        )
-        log = await run(ctx, self, in_site(site, f"tail -n 20 {LOG}"), capture=True)
+        await must(ctx, self, start)
+        ready = await run(ctx, self, wait)
+        log = await run(ctx, self, in_site(site, Shell(f"tail -n 20 {LOG}")), capture=True)
         if not ready.ok:
             why = "exited" if ready.exit_status == 3 else "did not start listening"
             raise StepFailed(
                 f"runserver {why} (its log is {site.directory}/{LOG})",
                 tuple(log.captured.splitlines()),
-                port=port,
+                Facts(port=port),
             )
-        pid = await run(ctx, self, in_site(site, f"cat {PID}"), capture=True)
+        pid = await run(ctx, self, in_site(site, Shell(f"cat {PID}")), capture=True)
         return f"runserver listening on 0.0.0.0:{port} (pid {pid.captured.strip()}, log {LOG})"
-
-    async def _stop(self, ctx: Context) -> None:
-        await run(
-            ctx,
-            self,
-            in_site(
-                ctx.site,
-                (
-                    f'if {_alive_script()}; then kill -s TERM -- -"$pid" 2>/dev/null || kill "$pid"; i=0; '
-                    'while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; '
-                    f'kill -s KILL "$pid" 2>/dev/null; fi; rm -f {PID}; true'
-                ),
-            ),
-        )

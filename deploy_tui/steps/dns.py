@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
+import shlex
 
-from deploy_tui.events import Notice
+from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.events import Notice
+from deploy_tui.core.failure import Facts
 from deploy_tui.steps.base import Context, Step, StepFailed
 
 
@@ -13,25 +15,32 @@ class DnsStep(Step):
     id = "dns"
     title = "DNS points at the server"
     verifies = True
+    results = "dns"
+    guide = (
+        "A domain reaches your server through an A record: a line at your DNS provider saying "
+        "'this name is at this IPv4 address'. Resolvers all over the world cache such answers for the "
+        "record's TTL, so a new or changed record shows up in some places before others: that is "
+        "propagation. This step asks many resolvers at once, and the domain's own nameservers, which "
+        "say what every resolver will say once its cache expires."
+    )
 
-    def commands(self, ctx: Context) -> list[str]:
-        resolvers = " ".join(f"--resolver {r.label}" for r in ctx.resolvers[:3])
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        resolvers = "".join(f" --resolver {shlex.quote(r.label)}" for r in ctx.resolvers[:3])
         more = " ..." if len(ctx.resolvers) > 3 else ""
-        return [f"deploy-tui dns {ctx.site.domain} --expect {expected_address(ctx)} {resolvers}{more}"]
+        query = f"deploy-tui dns {shlex.quote(ctx.site.domain)} --expect {ctx.address}{resolvers}{more}"
+        return (StepCommand(Shell(query), "DNS check", run=False, note="asked from here, in-process"),)
 
     async def apply(self, ctx: Context) -> str:
-        from deploy_tui import dns  # the DNS client loads when a check runs, not with the app
+        from deploy_tui.remote import dns  # the DNS client loads when a check runs, not with the app
 
-        expected = expected_address(ctx)
         summary = await dns.check(
             ctx.site.domain,
-            [ipaddress.ip_address(expected)],
+            [ipaddress.ip_address(ctx.address)],
             ctx.resolvers,
             emit=ctx.emit,
             timeout=ctx.options.dns_timeout,
             step=self.id,
         )
-        ctx.facts["dns"] = summary
         if summary.propagated:
             return summary.text()
         if ctx.options.allow_unpropagated:
@@ -40,7 +49,7 @@ class DnsStep(Step):
                     step=self.id,
                     level="warning",
                     text=(
-                        f"{summary.text()}; going on anyway, reaching {ctx.site.domain} at {expected} directly "
+                        f"{summary.text()}; going on anyway, reaching {ctx.site.domain} at {ctx.address} directly "
                         "(the browser and the probes pin the name to the address)"
                     ),
                 )
@@ -52,24 +61,10 @@ class DnsStep(Step):
         raise StepFailed(
             summary.text(),
             evidence,
-            domain=ctx.site.domain,
-            expected=expected,
-            expires_within=summary.expires_within(),
-            matched=summary.matched,
+            Facts(
+                domain=ctx.site.domain,
+                expected=ctx.address,
+                expires_within=summary.expires_within(),
+                matched=summary.matched,
+            ),
         )
-
-
-def expected_address(ctx: Context) -> str:
-    """The IPv4 the domain should point at: configured, or the ssh host's own address."""
-    site = ctx.site
-    if site.address:
-        return site.address
-    try:
-        return socket.gethostbyname(site.host)
-    except OSError:
-        raise StepFailed(
-            f"cannot tell which address {site.domain} should point at: {site.host} does not resolve here",
-            (),
-            domain=site.domain,
-            fix_field="address",
-        ) from None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import shlex
 
-from deploy_tui.events import Progress
-from deploy_tui.shell import Shell
+from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.events import Progress
 from deploy_tui.steps.base import Context, Step, must, run
 
 PACKAGES = ("python3", "python3-venv", "git", "curl")
@@ -17,24 +17,28 @@ class ProvisionStep(Step):
     id = "provision"
     title = "Server packages (apt)"
     sudo = True
+    guide = (
+        "The server needs Python, its venv module (a separate package on Debian and Ubuntu) and git. "
+        "apt installs them, as root, so this step runs with sudo: you log in as an ordinary user and "
+        "become root only for what needs it. Packages already there are left alone."
+    )
 
-    def _apt(self, ctx: Context, *args: str) -> str:
+    def _apt(self, ctx: Context, *args: str) -> StepCommand:
         lock = f"DPkg::Lock::Timeout={ctx.options.apt_lock_timeout}"
-        return "DEBIAN_FRONTEND=noninteractive " + shlex.join(["apt-get", "-o", lock, *args])
+        script = "DEBIAN_FRONTEND=noninteractive " + shlex.join(["apt-get", "-o", lock, *args])
+        return StepCommand(Shell(script), what=f"apt-get {args[0]}", sudo=True)
 
-    def commands(self, ctx: Context) -> list[str]:
-        return [
-            f"sudo {self._apt(ctx, 'update', '-q')}",
-            f"sudo {self._apt(ctx, 'install', '-y', '-q', *PACKAGES)}",
-        ]
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        return (self._apt(ctx, "update", "-q"), self._apt(ctx, "install", "-y", "-q", *PACKAGES))
 
     async def check(self, ctx: Context) -> bool:
-        query = Shell(shlex.join(["dpkg-query", "-W", "-f=${db:Status-Status}\\n", *PACKAGES]))
+        query = StepCommand(["dpkg-query", "-W", "-f=${db:Status-Status}\\n", *PACKAGES])
         result = await run(ctx, self, query, capture=True)
         return result.ok and result.captured.split() == ["installed"] * len(PACKAGES)
 
     async def apply(self, ctx: Context) -> str:
-        await must(ctx, self, Shell(self._apt(ctx, "update", "-q")), "apt-get update", sudo=True)
+        update, install = self.commands(ctx)
+        await must(ctx, self, update)
         total = 0
         done = 0
 
@@ -46,6 +50,5 @@ class ProvisionStep(Step):
                 done += 1
                 ctx.emit(Progress(step=self.id, done=done, total=total * 2, unit="actions", label="apt"))
 
-        install = Shell(self._apt(ctx, "install", "-y", "-q", *PACKAGES))
-        await must(ctx, self, install, "apt-get install", sudo=True, on_line=progress)
+        await must(ctx, self, install, on_line=progress)
         return f"{', '.join(PACKAGES)} installed"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from deploy_tui import probes
-from deploy_tui.events import ProbeResult
+from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.events import ProbeResult
+from deploy_tui.core.failure import Facts, Probe
+from deploy_tui.remote import probes
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, run
 from deploy_tui.steps.devserver import LOG
-from deploy_tui.steps.dns import expected_address
 
 # A list that cannot exist: its page makes Django query the database, so an
 # unmigrated one shows up here as a 500 ("no such table") rather than in the FTs.
@@ -17,16 +18,23 @@ class SmokeStep(Step):
     id = "smoke"
     title = "Smoke test from outside and inside"
     verifies = True
+    results = "probes"
+    guide = (
+        "Before the browser tests, a quick look from two sides: from outside (this machine, as a "
+        "visitor) and from inside (the server asking itself). Outside failing while inside works "
+        "points at a firewall or a server bound to 127.0.0.1; both failing means it is not running."
+    )
 
-    def commands(self, ctx: Context) -> list[str]:
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         s = ctx.site
-        return [
-            f"GET http://{s.domain}:{s.app_port}/ from here (pinned to {s.address or s.host})",
-            f"curl -H 'Host: {s.domain}:{s.app_port}' http://localhost:{s.app_port}/   (on the server)",
-            f"GET http://{s.domain}:{s.app_port}{DATABASE_PATH} (reaches the database; 404 expected)",
-        ]
+        site_url = f"http://{s.domain}:{s.app_port}"
+        return (
+            StepCommand(Shell(f"GET {site_url}/"), run=False, note=f"from here, {s.domain} pinned to {ctx.address}"),
+            StepCommand(probes.inside_command(s.domain, s.app_port), "curl on the server"),
+            StepCommand(Shell(f"GET {site_url}{DATABASE_PATH}"), run=False, note="reaches the database; 404 expected"),
+        )
 
-    def _report(self, ctx: Context, probe: probes.Probe) -> None:
+    def _report(self, ctx: Context, probe: Probe) -> None:
         ctx.emit(
             ProbeResult(
                 step=self.id,
@@ -41,26 +49,22 @@ class SmokeStep(Step):
 
     async def apply(self, ctx: Context) -> str:
         site = ctx.site
-        address = expected_address(ctx)
-        outside = await probes.outside(site.domain, address, site.app_port)
+        _, curl, _ = self.commands(ctx)
+        outside = await probes.outside(site.domain, ctx.address, site.app_port)
         self._report(ctx, outside)
-        inside = await probes.inside(ctx.ssh, self.id, site.domain, site.app_port)
+        inside = await probes.inside(ctx.session, self.id, Shell(curl.script), f"http://localhost:{site.app_port}/")
         self._report(ctx, inside)
         database = None
         if outside.ok:
-            database = await probes.outside(site.domain, address, site.app_port, DATABASE_PATH)
+            database = await probes.outside(site.domain, ctx.address, site.app_port, DATABASE_PATH)
             self._report(ctx, database)
             if database.status != 500:
                 return f"{outside.url} answers {outside.status} {outside.title!r} from outside and inside"
-        log = await run(ctx, self, in_site(site, f"tail -n 30 {LOG} 2>/dev/null || true"), capture=True)
+        log = await run(ctx, self, in_site(site, Shell(f"tail -n 30 {LOG} 2>/dev/null || true")), capture=True)
         failing = database if outside.ok and database else outside
         what = f"HTTP {failing.status}" if failing.status else failing.error
         raise StepFailed(
             f"{failing.url} from outside: {what}; from inside: {inside.status or inside.error}",
             tuple(log.captured.splitlines()),
-            outside=outside,
-            inside=inside,
-            database=database,
-            port=site.app_port,
-            domain=site.domain,
+            Facts(outside=outside, inside=inside, database=database, port=site.app_port, domain=site.domain),
         )

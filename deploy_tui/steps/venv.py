@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from deploy_tui.events import Progress
+from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.events import Progress
 from deploy_tui.steps.base import Context, Step, in_site, must, run
 
 STAMP = ".venv/.deploy-tui-requirements.sha256"
@@ -11,52 +12,46 @@ STAMP = ".venv/.deploy-tui-requirements.sha256"
 class VenvStep(Step):
     id = "venv"
     title = "Virtualenv and requirements (pip)"
+    guide = (
+        "A virtualenv keeps the site's Python packages apart from the system's, so the server runs "
+        "exactly the versions in requirements.txt (Django pinned) and an apt upgrade cannot break "
+        "them. The venv lives in the site directory as .venv, and manage.py is always run with "
+        ".venv/bin/python."
+    )
 
-    def commands(self, ctx: Context) -> list[str]:
-        return [
-            "python3 -m venv .venv",
-            ".venv/bin/pip install -r requirements.txt",
-        ]
-
-    async def check(self, ctx: Context) -> bool:
-        result = await run(
-            ctx,
-            self,
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        site = ctx.site
+        return (
             in_site(
-                ctx.site,
-                (f".venv/bin/python -c 'import django' && sha256sum requirements.txt | cmp -s - {STAMP}"),
+                site, Shell("test -x .venv/bin/python || python3 -m venv .venv"), "python3 -m venv .venv", timeout=300
+            ),
+            in_site(
+                site,
+                Shell(
+                    f"rm -f {STAMP} && .venv/bin/pip install -r requirements.txt --disable-pip-version-check && "
+                    f"sha256sum requirements.txt > {STAMP}"
+                ),
+                "pip install -r requirements.txt",
+                timeout=1800,
             ),
         )
-        return result.ok
+
+    async def check(self, ctx: Context) -> bool:
+        installed = in_site(
+            ctx.site, Shell(f".venv/bin/python -c 'import django' && sha256sum requirements.txt | cmp -s - {STAMP}")
+        )
+        return (await run(ctx, self, installed)).ok
 
     async def apply(self, ctx: Context) -> str:
+        create, install = self.commands(ctx)
         collected = 0
 
         def progress(stream: str, line: str) -> None:
             nonlocal collected
-            if line.startswith("Collecting ") or line.startswith("Requirement already satisfied"):
+            if line.startswith(("Collecting ", "Requirement already satisfied")):
                 collected += 1
                 ctx.emit(Progress(step=self.id, done=collected, total=None, unit="packages", label="pip"))
 
-        await must(
-            ctx,
-            self,
-            in_site(ctx.site, "test -x .venv/bin/python || python3 -m venv .venv"),
-            "python3 -m venv .venv",
-            timeout=300,
-        )
-        await must(
-            ctx,
-            self,
-            in_site(
-                ctx.site,
-                (
-                    f"rm -f {STAMP} && .venv/bin/pip install --disable-pip-version-check -r requirements.txt && "
-                    f"sha256sum requirements.txt > {STAMP}"
-                ),
-            ),
-            "pip install -r requirements.txt",
-            timeout=1800,
-            on_line=progress,
-        )
+        await must(ctx, self, create)
+        await must(ctx, self, install, on_line=progress)
         return f"requirements installed ({collected} packages)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.widgets import Static
 
-from deploy_tui.events import Diagnosis
+from deploy_tui.core.events import Diagnosis
 
 
 class DiagnosisCard(Static):

@@ -5,17 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import ListItem, ListView, Static
 
-ICONS = {
-    "pending": ("○", "dim"),
-    "running": ("◐", "bold yellow"),
-    "passed": ("✓", "bold green"),
-    "already-done": ("=", "cyan"),
-    "failed": ("✗", "bold red"),
-    "skipped": ("-", "yellow"),
-    "cancelled": ("!", "yellow"),
-    "planned": ("·", "cyan"),
-}
-LABELS = {"already-done": "already done"}
+from deploy_tui.core.statuses import label, mark
 
 
 class StepItem(ListItem):
@@ -39,11 +29,11 @@ class StepItem(ListItem):
         yield self._label
 
     def _render_text(self) -> Text:
-        icon, style = ICONS.get(self.status, ("?", ""))
-        text = Text.assemble((f"{icon} ", style), self.title)
+        shown = mark(self.status)
+        text = Text.assemble((f"{shown.glyph} ", shown.style), self.title)
         if self.status not in ("pending", "running"):
             when = f" {self.duration:.1f}s" if self.duration is not None else ""
-            text.append(f"\n  {LABELS.get(self.status, self.status)}{when}", style="dim")
+            text.append(f"\n  {label(self.status)}{when}", style="dim")
         elif self.status == "running":
             text.append("\n  running…", style="dim")
         return text

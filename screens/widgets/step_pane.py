@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from rich.markup import escape
 from textual import on
@@ -11,11 +12,22 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from deploy_tui.events import Diagnosis, DnsAnswer, ProbeResult, Progress, TestFinished, TestStarted
+from deploy_tui.core.events import Diagnosis, DnsAnswer, ProbeResult, Progress, TestFinished, TestStarted
+from deploy_tui.core.plan import Results
 from screens.widgets.diagnosis_card import DiagnosisCard
 from screens.widgets.tables import DnsTable, FtBoard, ProbeTable
 
-TABLES = {"dns": DnsTable, "smoke": ProbeTable, "fts": FtBoard}
+TABLES = {"dns": DnsTable, "probes": ProbeTable, "tests": FtBoard}
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What the walkthrough shows of a step before it runs."""
+
+    id: str
+    title: str
+    guide: str  # Rich markup
+    results: Results  # the results view its pane shows
 
 
 class StepPane(VerticalScroll):
@@ -28,10 +40,11 @@ class StepPane(VerticalScroll):
     StepPane .test-detail { color: $text-muted; }
     """
 
-    def __init__(self, step_id: str, guide: str) -> None:
-        super().__init__(id=f"pane-{step_id}")
-        self.step_id = step_id
-        self._guide = guide
+    def __init__(self, info: StepInfo) -> None:
+        super().__init__(id=f"pane-{info.id}")
+        self.step_id = info.id
+        self.results = info.results
+        self._guide = info.guide
         # Made on first use: eight panes of progress bars and cards nobody sees yet would cost the
         # first frame a good part of its time.
         self._bar: ProgressBar | None = None
@@ -65,10 +78,10 @@ class StepPane(VerticalScroll):
         return True
 
     def compose(self) -> ComposeResult:
-        table = TABLES.get(self.step_id)
+        table = TABLES.get(self.results)
         if table is not None:
             yield table(id=f"table-{self.step_id}")
-        if self.step_id == "fts":
+        if self.results == "tests":
             yield Static("", classes="test-detail")
         yield Static(self._guide, classes="guide")
 
@@ -115,7 +128,7 @@ class StepPane(VerticalScroll):
     def finished(self, status: str) -> None:
         if self._later(self.finished, status):
             return
-        if self.step_id == "fts":
+        if self.results == "tests":
             self.query_one(FtBoard).settle("cancelled" if status == "cancelled" else "error")
 
     def test(self, event: TestStarted | TestFinished) -> None:
@@ -126,7 +139,7 @@ class StepPane(VerticalScroll):
 
     @on(DataTable.RowHighlighted)
     def _show_test(self, event: DataTable.RowHighlighted) -> None:
-        if self.step_id != "fts" or event.row_key.value is None:
+        if self.results != "tests" or event.row_key.value is None:
             return
         detail = self.query_one(FtBoard).details.get(str(event.row_key.value))
         text = ""

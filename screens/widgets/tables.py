@@ -5,25 +5,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from deploy_tui.events import DnsAnswer, ProbeResult, TestFinished, TestStarted
-
-STATUS_STYLE = {
-    "cancelled": "yellow",
-    "match": "green",
-    "passed": "green",
-    "stale": "bold red",
-    "nxdomain": "red",
-    "failed": "bold red",
-    "error": "bold red",
-    "running": "yellow",
-    "queued": "dim",
-    "timeout": "yellow",
-    "skipped": "yellow",
-}
+from deploy_tui.core.events import DnsAnswer, ProbeResult, TestFinished, TestStarted
+from deploy_tui.core.statuses import mark
 
 
 def _status(text: str) -> Text:
-    return Text(text, style=STATUS_STYLE.get(text, ""))
+    return Text(text, style=mark(text).style)
 
 
 class DnsTable(DataTable[object]):

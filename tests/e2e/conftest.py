@@ -22,13 +22,13 @@ from typing import Any, Protocol
 
 import pytest
 
-from deploy_tui.config import Site
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.engine import RunOutcome
-from deploy_tui.events import Event
+from deploy_tui.core.config import Site
+from deploy_tui.core.engine import RunOutcome
+from deploy_tui.core.events import Event
+from deploy_tui.core.resolvers import Resolver
+from deploy_tui.core.secrets import Secret
 from deploy_tui.runner import RunRequest, execute
-from deploy_tui.sandbox import BoxInfo, Sandbox, SandboxConfig
-from deploy_tui.secret import Secret
+from deploy_tui.sandbox.box import BoxInfo, Sandbox, SandboxConfig
 from deploy_tui.steps import Options
 from tests.conftest import CHECKOUT, free_port
 
@@ -111,18 +111,25 @@ class Deployment:
     def directory(self) -> Path:
         return self.home / self.site.directory.removeprefix("~/")
 
-    def run(self, tmp: Path, **engine: Any) -> tuple[RunOutcome, list[Event]]:
+    def request(self, **changes: Any) -> RunRequest:
+        """A run of this site with the sudo password; changes as RunRequest's fields (sets of step ids welcome)."""
+        for name in ("only", "skip", "force"):
+            if name in changes:
+                changes[name] = frozenset(changes[name])
+        site = changes.pop("site", self.site)
+        return RunRequest(
+            site=site,
+            address=site.address,
+            resolvers=self.resolvers,
+            options=changes.pop("options", Options(checkout=CHECKOUT)),
+            sudo_password=Secret(self.box.sudo_password()),
+            **changes,
+        )
+
+    def run(self, tmp: Path, **changes: Any) -> tuple[RunOutcome, list[Event]]:
         """Run the plan (or part of it) headlessly; return the outcome and every event."""
         events: list[Event] = []
-        options = engine.pop("options", None) or Options(checkout=CHECKOUT, artifacts=tmp / "ft-artifacts")
-        request = RunRequest(
-            site=engine.pop("site", self.site),
-            resolvers=self.resolvers,
-            options=options,
-            sudo_password=Secret(self.box.sudo_password()),
-            recording=tmp / f"run-{uuid.uuid4().hex[:8]}.jsonl",
-            **engine,
-        )
+        request = self.request(recording=tmp / f"run-{uuid.uuid4().hex[:8]}.jsonl", **changes)
         outcome, _ = asyncio.run(execute(request, events.append))
         return outcome, events
 
@@ -143,8 +150,8 @@ class Deployment:
 
 def make_deployment(box: BoxInfo, resolvers: tuple[Resolver, ...], name: str) -> Deployment:
     """A site of its own directory and dev server port on the session box."""
-    from deploy_tui.config import make_site
-    from deploy_tui.demo import box_site_values
+    from deploy_tui.core.config import make_site
+    from deploy_tui.sandbox.demo import box_site_values
 
     site = make_site(
         "staging",

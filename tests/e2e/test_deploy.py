@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.events import Diagnosis, StepFinished, TestFinished
+from deploy_tui.core.events import Diagnosis, StepFinished, TestFinished
 from tests.e2e.conftest import make_deployment
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,7 @@ def test_a_redeploy_without_the_fts_is_much_faster(deployed, tmp_path) -> None:
 
 
 def test_a_dry_run_lists_commands_and_touches_nothing(sandbox_box, box_resolvers, tmp_path) -> None:
-    from deploy_tui.events import CommandStarted, PlannedCommand
+    from deploy_tui.core.events import CommandStarted, PlannedCommand
 
     _, box = sandbox_box
     deployment = make_deployment(box, box_resolvers, f"dry-{uuid.uuid4().hex[:6]}")
@@ -88,8 +88,8 @@ def test_a_dry_run_lists_commands_and_touches_nothing(sandbox_box, box_resolvers
 
 
 def test_headless_cli_run_exits_0_and_writes_a_recording(deployed, tmp_path) -> None:
-    from deploy_tui.demo import deploy_toml
-    from deploy_tui.record import read_recording
+    from deploy_tui.recordings.recorder import read_recording
+    from deploy_tui.sandbox.demo import deploy_toml
 
     config = tmp_path / "deploy.toml"
     text = deploy_toml(deployed.box).replace(
@@ -130,7 +130,7 @@ def test_headless_cli_run_exits_0_and_writes_a_recording(deployed, tmp_path) -> 
 
 
 def test_headless_cli_exits_1_when_a_step_fails(deployed, tmp_path) -> None:
-    from deploy_tui.demo import deploy_toml
+    from deploy_tui.sandbox.demo import deploy_toml
 
     config = tmp_path / "deploy.toml"
     config.write_text(

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from deploy_tui.engine import RunOutcome
-from deploy_tui.events import Diagnosis, Event, Notice, StepFinished
+from deploy_tui.core.engine import RunOutcome
+from deploy_tui.core.events import Diagnosis, Event, Notice, StepFinished
 from deploy_tui.steps import Options
 from tests.conftest import CHECKOUT
 from tests.e2e.conftest import DOMAIN, Deployment, make_deployment

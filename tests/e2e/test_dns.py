@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy_tui import dns
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.events import DnsAnswer, Event, Notice
+from deploy_tui.core.events import DnsAnswer, Event, Notice
+from deploy_tui.core.resolvers import Resolver
+from deploy_tui.remote import dns
 
 pytestmark = pytest.mark.e2e
 

@@ -11,21 +11,20 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
-from deploy_tui.app import DeployApp
-from deploy_tui.asciicast import export_cast
-from deploy_tui.events import StepFinished
-from deploy_tui.record import read_recording
-from deploy_tui.record_index import index_path
-from deploy_tui.secret import MASK, Secret
-from deploy_tui.steps import Options
+from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.events import StepFinished
+from deploy_tui.core.secrets import MASK
+from deploy_tui.recordings.asciicast import export_cast
+from deploy_tui.recordings.index import index_path
+from deploy_tui.recordings.recorder import read_recording
 from deploy_tui.steps.base import Context, Step, in_site, must
 from deploy_tui.steps.devserver import DevServerStep
 from deploy_tui.steps.provision import ProvisionStep
+from screens.app import DeployApp
 from screens.replay import ReplayScreen
 from screens.walkthrough import WalkthroughScreen
 from screens.widgets.diagnosis_card import DiagnosisCard
 from screens.widgets.step_list import StepList
-from tests.conftest import CHECKOUT
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +48,7 @@ def screen_state(screen: WalkthroughScreen) -> dict[str, object]:
 def live_run(deployed, tmp_path_factory) -> tuple[dict[str, object], Path]:
     """A real run through the UI, all steps with the FTs; its final screen state and its recording."""
     tmp = tmp_path_factory.mktemp("live")
-    app = DeployApp(
-        site=deployed.site,
-        resolvers=deployed.resolvers,
-        options=Options(checkout=CHECKOUT, artifacts=tmp / "ft"),
-        sudo_password=Secret(deployed.box.sudo_password()),
-    )
+    app = DeployApp(request=deployed.request(recording=tmp / "live.jsonl"))
 
     async def drive() -> dict[str, object]:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -71,7 +65,7 @@ def live_run(deployed, tmp_path_factory) -> tuple[dict[str, object], Path]:
 async def test_a_replay_reaches_the_same_screens_as_the_live_run(live_run) -> None:
     live_state, recording = live_run
     assert live_state["steps"]["fts"] == "passed"  # type: ignore[index]
-    app = DeployApp(site=None, recording=recording)
+    app = DeployApp(recording=recording)
     async with app.run_test(size=(120, 40)) as pilot:
         assert isinstance(app.screen, ReplayScreen)
         await pilot.press("x", "x", "x")  # 1x -> 4x -> 16x -> instant
@@ -85,7 +79,7 @@ async def test_a_replay_reaches_the_same_screens_as_the_live_run(live_run) -> No
 
 async def test_a_step_runs_again_live_from_a_replay(live_run) -> None:
     _, recording = live_run
-    app = DeployApp(site=None, recording=recording)
+    app = DeployApp(recording=recording)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("x", "x", "x")
         await pilot.pause(0.3)
@@ -135,14 +129,14 @@ class PrintSecrets(Step):
         self.password_file = password_file
 
     async def apply(self, ctx: Context) -> str:
-        await must(ctx, self, in_site(ctx.site, "cat .secret_key"), "cat the key")
-        await must(ctx, self, ["cat", str(self.password_file)], "cat the password", sudo=True)
+        await must(ctx, self, in_site(ctx.site, Shell("cat .secret_key"), "cat the key"))
+        await must(ctx, self, StepCommand(["cat", str(self.password_file)], "cat the password", sudo=True))
         return "printed"
 
 
 def test_secrets_appear_zero_times_in_recording_index_and_export(deployed, tmp_path: Path) -> None:
     plan = [ProvisionStep(), DevServerStep(), PrintSecrets(deployed.box.sudo_password_file)]
-    outcome, events = deployed.run(tmp_path, plan=plan, force={"provision", "devserver"})
+    outcome, events = deployed.run(tmp_path, plan=tuple(plan), force={"provision", "devserver"})
     assert outcome.ok, [e for e in events if isinstance(e, StepFinished)]
     recording = next(tmp_path.glob("run-*.jsonl"))
     key = (deployed.directory / ".secret_key").read_text().strip()

@@ -21,7 +21,7 @@ import dns.query
 import dns.rcode
 import pytest
 
-from deploy_tui.sandbox import BoxInfo, ResolverInfo, Sandbox, SandboxConfig, SandboxError
+from deploy_tui.sandbox.box import BoxInfo, ResolverInfo, Sandbox, SandboxConfig, SandboxError
 from tests.conftest import free_port
 from tests.e2e.conftest import MakeSandbox
 from tests.procs import stop
@@ -418,5 +418,5 @@ def test_a_taken_port_is_named_and_left_alone(make_sandbox: MakeSandbox) -> None
 
 
 def test_the_sandbox_engine_does_not_import_textual() -> None:
-    code = "import sys, deploy_tui.sandbox; sys.exit('textual' in sys.modules)"
+    code = "import sys, deploy_tui.sandbox.box; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 0

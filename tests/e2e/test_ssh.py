@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.events import CommandFinished, CommandStarted, Event, Output
-from deploy_tui.record import Recorder, read_recording
-from deploy_tui.secret import MASK, Secret
-from deploy_tui.ssh import (
+from deploy_tui.core.events import CommandFinished, CommandStarted, Event, Output
+from deploy_tui.core.secrets import MASK, Secret
+from deploy_tui.recordings.recorder import Recorder, read_recording
+from deploy_tui.remote.ssh import (
     HostKeyChanged,
     HostKeyDecision,
     HostKeyQuestion,
@@ -109,7 +109,7 @@ async def test_output_arrives_while_the_command_runs(session: SshSession, events
 
 
 async def test_progress_with_carriage_returns_arrives_as_updates(session: SshSession, events: list[Event]) -> None:
-    from deploy_tui.events import OutputUpdate
+    from deploy_tui.core.events import OutputUpdate
 
     result = await session.run(Shell(r"printf '10%%\r'; sleep 0.3; printf '50%%\r'; sleep 0.3; printf 'done\n'"))
     updates = [e.text for e in events if isinstance(e, OutputUpdate) and e.command_id == result.command_id]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.ssh import SshError, SshSession, SshTarget
+from deploy_tui.remote.ssh import SshError, SshSession, SshTarget
 
 pytestmark = pytest.mark.e2e
 

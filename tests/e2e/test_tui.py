@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual import events
 from textual.widgets import DataTable, Log
 
-from deploy_tui.app import DeployApp
-from deploy_tui.engine import RunOutcome
+from deploy_tui.core.engine import RunOutcome
+from deploy_tui.core.secrets import Secret
+from deploy_tui.remote.ssh import SshSession
 from deploy_tui.runner import target_for
-from deploy_tui.secret import Secret
-from deploy_tui.ssh import SshSession
-from deploy_tui.steps import Options
+from screens.app import DeployApp
 from screens.modals import SudoPasswordScreen
 from screens.widgets.step_list import StepList
-from tests.conftest import CHECKOUT
 from tests.e2e.conftest import make_deployment
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +26,7 @@ pytestmark = pytest.mark.e2e
 async def test_a_whole_deployment_through_the_ui(sandbox_box, box_resolvers, tmp_path: Path) -> None:
     _, box = sandbox_box
     deployment = make_deployment(box, box_resolvers, f"tui-{uuid.uuid4().hex[:6]}")
-    app = DeployApp(
-        site=deployment.site, resolvers=box_resolvers, options=Options(checkout=CHECKOUT, artifacts=tmp_path / "ft")
-    )
+    app = DeployApp(request=replace(deployment.request(recording=tmp_path / "run.jsonl"), sudo_password=None))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("r")
@@ -85,13 +82,7 @@ async def test_a_million_line_flood_leaves_the_app_taking_keys(sandbox_box, box_
         assert result.ok
         return RunOutcome("passed"), Path("/dev/null")
 
-    app = DeployApp(
-        site=deployment.site,
-        resolvers=box_resolvers,
-        options=Options(checkout=CHECKOUT),
-        sudo_password=Secret("unused"),
-        runner=flood,
-    )
+    app = DeployApp(request=replace(deployment.request(), sudo_password=Secret("unused")), runner=flood)
     async with app.run_test(size=(120, 40)) as pilot:
         steps = app.screen.query_one(StepList)
         steps.focus()

@@ -6,10 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deploy_tui import events as ev
-from deploy_tui.config import make_site
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.engine import RunOutcome
+from deploy_tui.core import events as ev
+from deploy_tui.core.config import make_site
+from deploy_tui.core.engine import RunOutcome
+from deploy_tui.core.resolvers import Resolver
+from deploy_tui.core.secrets import Secret
+from deploy_tui.runner import RunRequest
 from deploy_tui.steps import STEP_IDS, Options
 
 SITE = make_site(
@@ -25,6 +27,13 @@ SITE = make_site(
 )
 RESOLVERS = (Resolver("Cloudflare", "127.0.53.1", 53, "Global"), Resolver("Quad9", "127.0.53.2", 53, "Switzerland"))
 OPTIONS = Options(checkout=Path("/work/checkout"))
+
+
+def request(password: Secret | None = None, **changes: Any) -> RunRequest:
+    """The walkthrough's request for the scripted site."""
+    return RunRequest(
+        site=SITE, address="127.0.0.2", resolvers=RESOLVERS, options=OPTIONS, sudo_password=password, **changes
+    )
 
 
 def failing_run() -> list[ev.Event]:

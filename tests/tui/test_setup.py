@@ -6,8 +6,8 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from deploy_tui.app import DeployApp
-from deploy_tui.config import load
+from deploy_tui.core.config import load
+from screens.app import DeployApp
 from screens.walkthrough import WalkthroughScreen
 
 TOML = (
@@ -19,7 +19,7 @@ TOML = (
 async def test_edit_save_and_walk_through(tmp_path: Path) -> None:
     config = tmp_path / "deploy.toml"
     config.write_text(TOML)
-    app = DeployApp(site=None, config_path=config)
+    app = DeployApp(config_path=config)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = app.screen
         assert screen.query_one("#field-domain", Input).value == "superlists-staging.test"
@@ -40,14 +40,14 @@ async def test_edit_save_and_walk_through(tmp_path: Path) -> None:
         await pilot.press("ctrl+g")
         await pilot.pause()
         assert isinstance(app.screen, WalkthroughScreen)
-        assert app.site is not None
-        assert app.site.user == "deployer"
+        assert app.request.site is not None
+        assert app.request.site.user == "deployer"
 
 
 async def test_the_live_site_is_a_switch_away(tmp_path: Path) -> None:
     config = tmp_path / "deploy.toml"
     config.write_text(TOML + '\n[sites.live]\ndomain = "superlists.test"\n')
-    app = DeployApp(site=None, config_path=config)
+    app = DeployApp(config_path=config)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.click("#live")
         await pilot.pause()

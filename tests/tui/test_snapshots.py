@@ -6,17 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.app import DeployApp
-from deploy_tui.secret import Secret
-from tests.tui.scripted import OPTIONS, RESOLVERS, SITE, ScriptedRunner, failing_run
+from deploy_tui.core.secrets import Secret
+from screens.app import DeployApp
+from tests.tui.scripted import ScriptedRunner, failing_run, request
 
 
 def _walkthrough(script=None) -> DeployApp:  # type: ignore[no-untyped-def]
     return DeployApp(
-        site=SITE,
-        resolvers=RESOLVERS,
-        options=OPTIONS,
-        sudo_password=Secret("pw-123456"),
+        request=request(Secret("pw-123456")),
         runner=ScriptedRunner(script or []),
     )
 
@@ -49,7 +46,7 @@ def test_walkthrough_dns_table_after_a_run(snap_compare) -> None:
 
 
 def test_sudo_password_modal(snap_compare) -> None:
-    app = DeployApp(site=SITE, resolvers=RESOLVERS, options=OPTIONS, runner=ScriptedRunner([]))
+    app = DeployApp(request=request(), runner=ScriptedRunner([]))
 
     async def ask(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.press("r")
@@ -66,7 +63,7 @@ def test_setup_screen_loaded_from_deploy_toml_with_an_inline_error(snap_compare,
         '[sites.staging]\ndomain = "superlists-staging.test"\nhost = "127.0.0.2"\nport = 2222\n'
         'user = "elspeth"\nrepo = "/srv/git/superlists.git"\nbranch = "main"\n'
     )
-    app = DeployApp(site=None, config_path=config)
+    app = DeployApp(config_path=config)
 
     async def break_port(pilot) -> None:  # type: ignore[no-untyped-def]
         field = pilot.app.screen.query_one("#field-port")

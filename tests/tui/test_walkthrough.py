@@ -7,20 +7,20 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Log
 
-from deploy_tui.app import DeployApp
-from deploy_tui.secret import Secret
-from deploy_tui.ssh import HostKeyDecision, HostKeyQuestion
+from deploy_tui.core.secrets import Secret
+from deploy_tui.remote.ssh import HostKeyDecision, HostKeyQuestion
+from screens.app import DeployApp
 from screens.modals import HostKeyScreen, SudoPasswordScreen
 from screens.walkthrough import WalkthroughScreen
 from screens.widgets.diagnosis_card import DiagnosisCard
 from screens.widgets.step_list import StepList
-from tests.tui.scripted import OPTIONS, RESOLVERS, SITE, ScriptedRunner, failing_run
+from tests.tui.scripted import ScriptedRunner, failing_run, request
 
 PASSWORD = Secret("pw-123456")
 
 
 def make_app(runner: ScriptedRunner, password: Secret | None = PASSWORD) -> DeployApp:
-    return DeployApp(site=SITE, resolvers=RESOLVERS, options=OPTIONS, sudo_password=password, runner=runner)
+    return DeployApp(request=request(password), runner=runner)
 
 
 async def test_run_all_shows_each_steps_status_and_the_failures_diagnosis() -> None:
@@ -172,7 +172,7 @@ async def test_every_walkthrough_key_is_in_the_footer_and_the_palette() -> None:
 
 
 async def test_a_cancelled_fts_step_leaves_no_test_shown_as_running() -> None:
-    from deploy_tui import events as ev
+    from deploy_tui.core import events as ev
 
     script = [
         ev.StepStarted(step="fts", title="fts"),
@@ -191,9 +191,7 @@ async def test_a_cancelled_fts_step_leaves_no_test_shown_as_running() -> None:
 
 async def test_autostart_runs_the_plan_without_a_key() -> None:
     runner = ScriptedRunner(failing_run())
-    app = DeployApp(
-        site=SITE, resolvers=RESOLVERS, options=OPTIONS, sudo_password=PASSWORD, runner=runner, autostart=True
-    )
+    app = DeployApp(request=request(PASSWORD), runner=runner, autostart=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()

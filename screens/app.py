@@ -1,15 +1,18 @@
-"""The Textual app: holds the site and the sudo password, runs the engine in a worker, routes its events.
+"""The Textual app: holds the run request, runs the engine in a worker, routes its events.
 
-It stays thin: screens render events and ask for runs with messages; the engine
-runs as an async worker on the app's own loop (the SSH connection lives there),
-and its events go straight to the walkthrough, which buffers what it draws.
+It stays thin: screens render events and ask for runs with messages; the app
+narrows its one `RunRequest` (from the command line, the setup screen or a
+recording) with `replace()` for each run, and runs the engine as an async worker
+on its own loop (the SSH connection lives there). Events go straight to the
+walkthrough, which buffers what it draws.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -17,20 +20,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from deploy_tui.config import Site
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.events import Event, Notice
-from deploy_tui.known_hosts import HostKeyDecision, HostKeyQuestion
-from deploy_tui.secret import Secret
-from deploy_tui.steps import Context, Options, default_plan
+from deploy_tui.core.config import ConfigError, Site
+from deploy_tui.core.events import Event, Notice
+from deploy_tui.core.secrets import Secret
+from deploy_tui.core.session import SudoPasswordRefused
+from deploy_tui.remote.known_hosts import HostKeyDecision, HostKeyQuestion
+from deploy_tui.runner import RunRequest, request_from_recording
 from screens.guides import guide
 from screens.messages import CancelRequested, RunChosen, RunRequested, SiteChosen
 from screens.walkthrough import WalkthroughScreen
+from screens.widgets.step_pane import StepInfo
 
 Runner = Callable[..., Awaitable[Any]]
-
-if TYPE_CHECKING:
-    from deploy_tui.ssh import SshSession
 
 
 class DeployApp(App[int]):
@@ -41,26 +42,20 @@ class DeployApp(App[int]):
     def __init__(
         self,
         *,
-        site: Site | None,
-        resolvers: tuple[Resolver, ...] | None = None,
-        options: Options | None = None,
+        request: RunRequest | None = None,
         config_path: Path = Path("deploy.toml"),
-        sudo_password: Secret | None = None,
         runner: Runner | None = None,
         recording: Path | None = None,
         runs_dir: Path | None = None,
         autostart: bool = False,
     ) -> None:
         super().__init__()
+        self.request = request
         self.autostart = autostart
         self.last_outcome: str | None = None
         self.recording = recording
         self.runs_dir = runs_dir
-        self.site = site
-        self.resolvers = resolvers
-        self.options = options or Options()
         self.config_path = config_path
-        self.sudo_password = sudo_password
         self._runner = runner
         self.last_recording: Path | None = None
         self._accepted_once: set[str] = set()
@@ -69,54 +64,46 @@ class DeployApp(App[int]):
         if self.recording is not None:
             self._replay(self.recording)
         elif self.runs_dir is not None:
-            from deploy_tui.record_index import list_runs
+            from deploy_tui.recordings.index import list_runs
             from screens.runs import RunsScreen
 
             self.push_screen(RunsScreen(list_runs(self.runs_dir), self.runs_dir))
-        elif self.site is None:
+        elif self.request is None:
             from screens.setup import SetupScreen
 
             self.push_screen(SetupScreen(self.config_path))
         else:
-            self._walkthrough(self.site)
+            self._walkthrough(self.request)
 
-    def _steps(self, site: Site) -> list[tuple[str, str, str]]:
-        """Each step's id, title and guide (with the exact commands it runs for this site)."""
-        # Listing commands touches no connection: no SSH session (nor asyncssh) before a run.
-        ctx = Context(
-            site=site,
-            emit=lambda e: None,
-            ssh=cast("SshSession", None),
-            resolvers=self.resolvers or (),
-            options=self.options,
-        )
-        return [(s.id, s.title, guide(s.id, s.commands(ctx))) for s in default_plan()]
+    def _steps(self, request: RunRequest | None) -> list[StepInfo]:
+        """Each step with its guide (and, for a known site, the exact commands it runs there)."""
+        # Describing commands touches no connection: no SSH session (nor asyncssh) before a run.
+        ctx = request.context() if request is not None else None
+        plan = request.steps if request is not None else RunRequest.default_steps()
+        return [StepInfo(s.id, s.title, guide(s, ctx), s.results) for s in plan]
 
-    def _walkthrough(self, site: Site) -> None:
-        self.site = site
-        self.push_screen(WalkthroughScreen(self._steps(site), _title(site)))
+    def _walkthrough(self, request: RunRequest) -> None:
+        self.request = request
+        self.push_screen(WalkthroughScreen(self._steps(request), _title(request.site)))
         if self.autostart:
             self.call_after_refresh(self.post_message, RunRequested())
 
     def _replay(self, path: Path) -> None:
-        from deploy_tui.record import RecordingError, read_recording
-        from deploy_tui.replay_params import params_of
+        from deploy_tui.recordings.recorder import RecordingError, read_recording
 
         try:
             recording = read_recording(path)
         except RecordingError as error:
             self.exit(return_code=2, message=str(error))
             return
-        self.site, resolvers = params_of(recording.events)
-        self.resolvers = resolvers or self.resolvers
-        if self.site is not None:
-            steps, title = self._steps(self.site), f"{_title(self.site)} (recording {path.name})"
-        else:  # an older recording without its parameters: it replays, but cannot run a step again
-            steps = [(s.id, s.title, guide(s.id, [])) for s in default_plan()]
-            title = f"recording {path.name}"
+        # An older recording without its parameters replays, but cannot run a step again.
+        self.request = request_from_recording(recording.events)
+        title = f"recording {path.name}"
+        if self.request is not None:
+            title = f"{_title(self.request.site)} ({title})"
         from screens.replay import ReplayScreen
 
-        self.push_screen(ReplayScreen(steps, title, recording.events, recording.warning))
+        self.push_screen(ReplayScreen(self._steps(self.request), title, recording.events, recording.warning))
 
     @on(RunChosen)
     def _run_chosen(self, message: RunChosen) -> None:
@@ -124,7 +111,14 @@ class DeployApp(App[int]):
 
     @on(SiteChosen)
     def _site_chosen(self, message: SiteChosen) -> None:
-        self._walkthrough(message.site)
+        from deploy_tui.runner import settle_address
+
+        try:
+            address = settle_address(message.site)
+        except ConfigError as error:
+            self.notify(str(error), severity="error", timeout=10)
+            return
+        self._walkthrough(RunRequest(site=message.site, address=address, resolvers=message.resolvers))
 
     def feed(self, event: Event) -> None:
         """The run's sink: the walkthrough renders it, even under a modal."""
@@ -135,45 +129,54 @@ class DeployApp(App[int]):
 
     @on(RunRequested)
     def _run_requested(self, message: RunRequested) -> None:
-        if self.site is None:
+        if self.request is None:
             self.notify("This recording does not say which server it ran against.", severity="warning")
             return
         if any(w.group == "engine" and w.is_running for w in self.workers):
             self.notify("A run is in progress: cancel it (c) first.", severity="warning")
             return
-        self.run_plan(message)
+        self.run_plan(self._narrowed(self.request, message))
+
+    @staticmethod
+    def _narrowed(base: RunRequest, message: RunRequested) -> RunRequest:
+        """The app's request narrowed to what a key asked: a step chosen by hand wins over --only."""
+        return replace(
+            base,
+            only=message.only or base.only,
+            skip=base.skip | message.skip,
+            force=base.force | message.force,
+            dry_run=base.dry_run or message.dry_run,
+        )
 
     @on(CancelRequested)
     def _cancel(self) -> None:
         self.workers.cancel_group(self, "engine")
 
     @work(exclusive=True, group="engine", exit_on_error=False)
-    async def run_plan(self, request: RunRequested) -> None:
-        from deploy_tui.runner import RunRequest, execute
+    async def run_plan(self, run: RunRequest) -> None:
+        from deploy_tui.runner import execute
 
-        assert self.site is not None
-        needs_sudo = not request.dry_run and (not request.only or "provision" in request.only)
-        if needs_sudo and self.sudo_password is None:
+        if run.needs_sudo and run.sudo_password is None:
             from screens.modals import SudoPasswordScreen
 
-            typed = await self.push_screen_wait(SudoPasswordScreen(self.site.user or "the user", self.site.host))
+            typed = await self.push_screen_wait(SudoPasswordScreen(run.site.user or "the user", run.site.host))
             if typed is None:
-                self.notify("Run not started: the provision step needs the sudo password.", severity="warning")
+                self.notify("Run not started: a step needs the sudo password.", severity="warning")
                 return
-            self.sudo_password = Secret(typed)
-        run = RunRequest(
-            site=self.site,
-            resolvers=self.resolvers,
-            options=self.options,
-            sudo_password=self.sudo_password,
-            only=request.only,
-            skip=request.skip,
-            force=request.force,
-            dry_run=request.dry_run,
-        )
+            run = replace(run, sudo_password=Secret(typed))
+            self._keep(sudo_password=run.sudo_password)
         outcome, path = await (self._runner or execute)(run, self.feed, on_unknown_host_key=self._ask_host_key)
+        # A recording named on the command line is for the first run; later runs get files of their own.
+        self._keep(recording=None)
         self.last_recording = path
         self.last_outcome = outcome.status
+        if isinstance(outcome.error, SudoPasswordRefused):
+            self._keep(sudo_password=None)  # ask again next time
+
+    def _keep(self, **changes: Any) -> None:
+        """Remember something for the next runs (the password typed once, a recording used)."""
+        if self.request is not None:
+            self.request = replace(self.request, **changes)
 
     async def _ask_host_key(self, question: HostKeyQuestion) -> HostKeyDecision:
         if question.fingerprint in self._accepted_once:
@@ -190,8 +193,6 @@ class DeployApp(App[int]):
         if event.worker.group == "engine" and event.state is WorkerState.ERROR:
             error = event.worker.error
             self.feed(Notice(level="error", text=f"the run stopped: {error}"))
-            if "refused the password" in str(error):
-                self.sudo_password = None  # ask again next time
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy_tui.events import Event, EventFormatError, NewerSchemaError, from_json, to_json
-from deploy_tui.record_index import Index
+from deploy_tui.core.events import Event, EventFormatError, NewerSchemaError, from_json, to_json
+from deploy_tui.recordings.index import Index
 
 
 class RecordingError(Exception):

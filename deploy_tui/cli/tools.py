@@ -9,16 +9,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deploy_tui.cli_common import UsageError
+from deploy_tui.cli.common import UsageError
 
 if TYPE_CHECKING:
-    from deploy_tui.sandbox import BoxInfo
+    from deploy_tui.sandbox.box import BoxInfo
 
 
 def _sandbox(args: argparse.Namespace) -> int:
     """Bring the loopback sandbox box up, report on it, or take it down."""
     # Imported here: the sandbox is not needed to start the app.
-    from deploy_tui.sandbox import Sandbox, SandboxConfig, SandboxError
+    from deploy_tui.sandbox.box import Sandbox, SandboxConfig, SandboxError
 
     try:
         config = SandboxConfig(
@@ -103,8 +103,8 @@ def _dns(args: argparse.Namespace) -> int:
     """Check, or watch, that a domain's A/AAAA records point at the server, across many resolvers."""
     import asyncio
 
-    from deploy_tui import dns
-    from deploy_tui.dns_resolvers import ResolverInputError, load_resolvers
+    from deploy_tui.core.resolvers import ResolverInputError, load_resolvers
+    from deploy_tui.remote import dns
 
     try:
         domain = dns.parse_domain(args.domain)
@@ -114,7 +114,7 @@ def _dns(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     if args.timeout <= 0 or args.deadline <= 0:
         raise UsageError("--timeout and --deadline must be positive numbers of seconds")
-    from deploy_tui.dns_view import LiveTable, PlainPrinter
+    from deploy_tui.cli.dns_view import LiveTable, PlainPrinter
 
     if sys.stdout.isatty():
         from rich.console import Console
@@ -178,7 +178,7 @@ def _replay(args: argparse.Namespace) -> int:
             raise UsageError(f"--export {args.export[0]}: the one format is cast (asciicast v2)")
         if args.file is None:
             raise UsageError("--export needs the recording to export: deploy-tui replay FILE --export cast OUT.cast")
-        from deploy_tui.asciicast import export_cast
+        from deploy_tui.recordings.asciicast import export_cast
 
         recording = _read(args.file)
         out = Path(args.export[1])
@@ -192,16 +192,16 @@ def _replay(args: argparse.Namespace) -> int:
         _read(args.file)  # refuse a file that is not a readable recording before anything opens
     if not sys.stdout.isatty():
         return _print_runs(runs_dir()) if args.file is None else _print_recording(args.file)
-    from deploy_tui.app import DeployApp
+    from screens.app import DeployApp
 
-    app = DeployApp(site=None, recording=args.file, runs_dir=None if args.file else runs_dir())
+    app = DeployApp(recording=args.file, runs_dir=None if args.file else runs_dir())
     app.run()
     return int(app.return_code or 0)
 
 
 def _read(path: Path) -> Any:
     """The recording, its warning (cut short, damaged) printed as one line; one-line error if unreadable."""
-    from deploy_tui.record import RecordingError, read_recording
+    from deploy_tui.recordings.recorder import RecordingError, read_recording
 
     try:
         recording = read_recording(path)
@@ -213,7 +213,7 @@ def _read(path: Path) -> Any:
 
 
 def _print_runs(directory: Path) -> int:
-    from deploy_tui.record_index import list_runs
+    from deploy_tui.recordings.index import list_runs
 
     for run in list_runs(directory):
         took = f"{run.duration:.1f}s" if run.duration is not None else "-"
@@ -222,8 +222,8 @@ def _print_runs(directory: Path) -> int:
 
 
 def _print_recording(path: Path) -> int:
-    from deploy_tui.headless import Printer
-    from deploy_tui.record import read_recording
+    from deploy_tui.cli.printer import Printer
+    from deploy_tui.recordings.recorder import read_recording
 
     printer = Printer(sys.stdout)
     for event in read_recording(path).events:

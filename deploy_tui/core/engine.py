@@ -19,8 +19,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from deploy_tui.diagnose import diagnose
-from deploy_tui.events import (
+from deploy_tui.core.diagnose import diagnose
+from deploy_tui.core.events import (
     Diagnosis,
     Notice,
     PlannedCommand,
@@ -29,8 +29,10 @@ from deploy_tui.events import (
     StepFinished,
     StepStarted,
 )
-from deploy_tui.ssh import SshError
-from deploy_tui.steps import Context, Step, StepFailed
+from deploy_tui.core.failure import StepFailed
+from deploy_tui.core.plan import Context, Step
+from deploy_tui.core.session import SessionError
+from deploy_tui.core.statuses import RunStatus, StepStatus
 
 
 def run_params(ctx: Context) -> str:
@@ -38,6 +40,7 @@ def run_params(ctx: Context) -> str:
     return json.dumps(
         {
             "site": dataclasses.asdict(ctx.site),
+            "address": ctx.address,
             "resolvers": [dataclasses.asdict(r) for r in ctx.resolvers],
         }
     )
@@ -45,9 +48,10 @@ def run_params(ctx: Context) -> str:
 
 @dataclass
 class RunOutcome:
-    status: str  # "passed", "failed", "cancelled"
-    steps: dict[str, str] = field(default_factory=dict)  # step id -> status
+    status: RunStatus
+    steps: dict[str, StepStatus] = field(default_factory=dict)
     diagnoses: list[Diagnosis] = field(default_factory=list)
+    error: SessionError | None = None  # what stopped a step that could not run its commands at all
 
     @property
     def ok(self) -> bool:
@@ -102,12 +106,12 @@ class Engine:
         emit(RunFinished(status=outcome.status, duration=time.monotonic() - started))
         return outcome
 
-    async def _one(self, step: Step, outcome: RunOutcome, *, skip: bool, force: bool, dry_run: bool) -> str:
+    async def _one(self, step: Step, outcome: RunOutcome, *, skip: bool, force: bool, dry_run: bool) -> StepStatus:
         emit, ctx = self.ctx.emit, self.ctx
         emit(StepStarted(step=step.id, title=step.title))
         began = time.monotonic()
 
-        def finish(status: str, summary: str = "") -> str:
+        def finish(status: StepStatus, summary: str = "") -> StepStatus:
             emit(StepFinished(step=step.id, status=status, duration=time.monotonic() - began, summary=summary))
             return status
 
@@ -115,7 +119,8 @@ class Engine:
             return finish("skipped", "skipped by the operator")
         if dry_run:
             for command in step.commands(ctx):
-                emit(PlannedCommand(step=step.id, argv_display=command, host=ctx.ssh.target.label, sudo=step.sudo))
+                host = "localhost" if command.here or not command.run else ctx.session.label
+                emit(PlannedCommand(step=step.id, argv_display=command.display, host=host, sudo=command.sudo))
             return finish("planned")
         try:
             if not step.verifies and not force and await step.check(ctx):
@@ -130,7 +135,8 @@ class Engine:
                 outcome.diagnoses.append(diagnosis)
                 emit(diagnosis)
             return finish("failed", str(failure))
-        except SshError as error:
+        except SessionError as error:
+            outcome.error = error
             emit(Notice(step=step.id, level="error", text=str(error)))
             return finish("failed", str(error))
         return finish("passed", summary)

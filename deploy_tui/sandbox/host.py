@@ -8,7 +8,7 @@ import pwd
 import shlex
 from pathlib import Path
 
-from deploy_tui.sandbox_os import SandboxError, kill_and_wait, pids_of_uid, run
+from deploy_tui.sandbox.system import SandboxError, kill_and_wait, pids_of_uid, run
 
 SUDO_GROUP = "sudo"
 # Our own commands trust any repo's owner: the checkout may belong to someone else, and after the

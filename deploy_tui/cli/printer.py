@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from deploy_tui.dns_view import answer_line
-from deploy_tui.events import (
+from deploy_tui.cli.dns_view import answer_line
+from deploy_tui.core.commands import command_line
+from deploy_tui.core.events import (
     CommandFinished,
     CommandStarted,
     Diagnosis,
@@ -21,16 +22,7 @@ from deploy_tui.events import (
     TestFinished,
     TestStarted,
 )
-
-MARKS = {
-    "passed": ("✓", "32"),
-    "already-done": ("=", "36"),
-    "failed": ("✗", "31"),
-    "skipped": ("-", "33"),
-    "cancelled": ("!", "33"),
-    "planned": ("·", "36"),
-    "error": ("✗", "31"),
-}
+from deploy_tui.core.statuses import mark
 
 
 class Printer:
@@ -43,6 +35,10 @@ class Printer:
     def _paint(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self._color else text
 
+    def _marked(self, status: str, text: str, bold: bool = False) -> str:
+        shown = mark(status)
+        return self._paint(f"{shown.glyph} {text}", ("1;" if bold else "") + shown.ansi)
+
     def _say(self, *lines: str) -> None:
         self._out.write("".join(line + "\n" for line in lines))
         self._out.flush()
@@ -51,14 +47,12 @@ class Printer:
         if isinstance(event, StepStarted):
             self._say(self._paint(f"▶ {event.step}: {event.title}", "1"))
         elif isinstance(event, StepFinished):
-            mark, code = MARKS.get(event.status, ("?", "0"))
             summary = f": {event.summary}" if event.summary else ""
-            self._say(self._paint(f"{mark} {event.step} {event.status} ({event.duration:.1f} s){summary}", code))
+            self._say(self._marked(event.status, f"{event.step} {event.status} ({event.duration:.1f} s){summary}"))
         elif isinstance(event, CommandStarted):
-            self._say(self._paint(f"  $ {event.argv_display}", "2") + f"  [{event.host}]")
+            self._say("  " + self._paint(command_line(event.argv_display, sudo=event.sudo), "2") + f"   [{event.host}]")
         elif isinstance(event, PlannedCommand):
-            sudo = "sudo " if event.sudo and not event.argv_display.startswith("sudo") else ""
-            self._say(f"  would run: {sudo}{event.argv_display}  [{event.host}]")
+            self._say("  would run " + command_line(event.argv_display, sudo=event.sudo, host=event.host))
         elif isinstance(event, Output):
             prefix = self._paint("  ! ", "33") if event.stream == "stderr" else "  │ "
             self._say(*(prefix + line for line in event.lines))
@@ -73,9 +67,10 @@ class Printer:
         elif isinstance(event, TestStarted):
             self._say(f"  … {event.name}")
         elif isinstance(event, TestFinished):
-            mark, code = MARKS.get(event.outcome, ("?", "0"))
             shot = f" (screenshot {event.screenshot})" if event.screenshot else ""
-            self._say(self._paint(f"  {mark} {event.name} {event.outcome} ({event.duration:.1f} s){shot}", code))
+            self._say(
+                "  " + self._marked(event.outcome, f"{event.name} {event.outcome} ({event.duration:.1f} s){shot}")
+            )
         elif isinstance(event, Diagnosis):
             self._say(
                 self._paint(f"  {event.code}: {event.cause}", "1;31"),
@@ -86,5 +81,4 @@ class Printer:
             code = {"error": "31", "warning": "33"}.get(event.level, "0")
             self._say(self._paint(f"  {event.level}: {event.text}", code))
         elif isinstance(event, RunFinished):
-            mark, code = MARKS.get(event.status, ("?", "0"))
-            self._say(self._paint(f"{mark} run {event.status} in {event.duration:.1f} s", f"1;{code}"))
+            self._say(self._marked(event.status, f"run {event.status} in {event.duration:.1f} s", bold=True))

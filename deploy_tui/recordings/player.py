@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from deploy_tui.events import Diagnosis, Event, Output, OutputUpdate, StepFinished, StepStarted
+from deploy_tui.core.events import Diagnosis, Event, Output, OutputUpdate, StepFinished, StepStarted
 
 SPEEDS: tuple[float | None, ...] = (1.0, 4.0, 16.0, None)  # None: everything at once
 IDLE_LIMIT = 2.0

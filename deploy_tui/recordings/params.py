@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from deploy_tui.config import ConfigError, Site, make_site
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.events import Event, RunStarted
+from deploy_tui.core.config import ConfigError, Site, make_site
+from deploy_tui.core.events import Event, RunStarted
+from deploy_tui.core.resolvers import Resolver
 
 
-def params_of(events: Sequence[Event]) -> tuple[Site | None, tuple[Resolver, ...]]:
-    """The site (checked again, as from deploy.toml) and resolvers the recorded run used."""
+@dataclass(frozen=True)
+class RunParams:
+    site: Site
+    resolvers: tuple[Resolver, ...]
+    address: str  # "" in recordings made before it was recorded
+
+
+def params_of(events: Sequence[Event]) -> RunParams | None:
+    """The site (checked again, as from deploy.toml), resolvers and address the recorded run used."""
     start = next((e for e in events if isinstance(e, RunStarted)), None)
     if start is None or not start.params:
-        return None, ()
+        return None
     try:
         data: dict[str, Any] = json.loads(start.params)
         raw = dict(data["site"])
@@ -25,6 +33,7 @@ def params_of(events: Sequence[Event]) -> tuple[Site | None, tuple[Resolver, ...
             values["allowed_hosts"] = list(values["allowed_hosts"])
         site = make_site(name, values, "recording")
         resolvers = tuple(Resolver(**r) for r in data.get("resolvers", ()))
+        address = str(data.get("address", ""))
     except (ValueError, KeyError, TypeError, ConfigError):
-        return None, ()
-    return site, resolvers
+        return None
+    return RunParams(site, resolvers, address)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from deploy_tui.dns_resolvers import Resolver, ResolverInputError, resolvers_from_config
-from deploy_tui.names import DnsInputError, parse_domain
+from deploy_tui.core.names import DnsInputError, parse_domain
+from deploy_tui.core.resolvers import Resolver, ResolverInputError, resolvers_from_config
 
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")

@@ -23,10 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from deploy_tui import sandbox_dns as dns
-from deploy_tui import sandbox_host as host
-from deploy_tui import sandbox_os as osx
-from deploy_tui.sandbox_config import (
+from deploy_tui.sandbox import dns, host
+from deploy_tui.sandbox import system as osx
+from deploy_tui.sandbox.config import (
     MODES,
     BoxInfo,
     ResolverInfo,
@@ -35,7 +34,7 @@ from deploy_tui.sandbox_config import (
     default_state_dir,
     sshd_config_text,
 )
-from deploy_tui.sandbox_os import SandboxError
+from deploy_tui.sandbox.system import SandboxError
 
 __all__ = [
     "MODES",

@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from deploy_tui.events import DnsAnswer, Event, Notice
+from deploy_tui.core.events import DnsAnswer, Event, Notice
 
 STYLES = {"match": "green", "stale": "bold red", "nxdomain": "red", "no-answer": "red", "timeout": "yellow"}
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy_tui.sandbox_os import SandboxError
+from deploy_tui.sandbox.system import SandboxError
 
 MODES = ("current", "stale", "nxdomain")
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 _USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*$")
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deploy_tui import __version__
-from deploy_tui.cli_common import CHECKOUT, UsageError
-from deploy_tui.cli_run import _run_parser, _tui_from_config
-from deploy_tui.cli_tools import _dns_parser, _replay_parser, _sandbox_parser
+from deploy_tui.cli.common import CHECKOUT, UsageError
+from deploy_tui.cli.run import _run_parser, _tui_from_config
+from deploy_tui.cli.tools import _dns_parser, _replay_parser, _sandbox_parser
 
 
 def _host_port(value: str) -> tuple[str, int]:

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from deploy_tui.events import Event, RunStarted
-from deploy_tui.headless import Printer
-from deploy_tui.replay import replay_times
+from deploy_tui.cli.printer import Printer
+from deploy_tui.core.events import Event, RunStarted
+from deploy_tui.recordings.player import replay_times
 
 
 def export_cast(events: Sequence[Event], out: Path, width: int = 120, height: int = 36) -> int:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploy_tui.config import Site, load
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.sandbox import BoxInfo
+from deploy_tui.core.config import Site, load
+from deploy_tui.core.resolvers import Resolver
+from deploy_tui.sandbox.box import BoxInfo
 
 DOMAIN = "superlists-staging.test"
 

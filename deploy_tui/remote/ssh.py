@@ -17,15 +17,18 @@ import os
 import re
 import shlex
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 
-from deploy_tui.events import CommandFinished, CommandStarted, Output, OutputUpdate, Sink
-from deploy_tui.known_hosts import (
+from deploy_tui.core.commands import Command, CommandResult, LineHook, Shell, script_of, sh, stop_group_script
+from deploy_tui.core.events import CommandFinished, CommandStarted, Sink
+from deploy_tui.core.secrets import Redactor, Secret
+from deploy_tui.core.session import SessionError, SudoPasswordRefused
+from deploy_tui.remote.known_hosts import (
     HostKeyDecision,
     HostKeyPrompt,
     HostKeyQuestion,
@@ -34,22 +37,28 @@ from deploy_tui.known_hosts import (
     save_host_key,
     unknown_refusal,
 )
-from deploy_tui.lines import LineSplitter
-from deploy_tui.secret import Redactor, Secret
-from deploy_tui.shell import Command, CommandResult, LineHook, Shell, sh
+from deploy_tui.remote.output import CommandOutput, pump
 
-__all__ = ["HostKeyDecision", "HostKeyPrompt", "HostKeyQuestion", "Shell", "SshError", "SshSession", "SshTarget", "sh"]
+__all__ = [
+    "HostKeyDecision",
+    "HostKeyPrompt",
+    "HostKeyQuestion",
+    "Shell",
+    "SshError",
+    "SshSession",
+    "SshTarget",
+    "SudoPasswordRefused",
+    "sh",
+]
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts").expanduser()
 _PGID_MARK = "\x1edeploy-tui-pgid "
 _SUDO_REFUSED = re.compile(r"incorrect password attempt|Sorry, try again|no password was provided")
-_TAIL_LINES = 200
-_CAPTURE_LIMIT = 4 * 1024 * 1024
 _KILL_GRACE = 2.0
 _PGID_WAIT = 10.0
 
 
-class SshError(Exception):
+class SshError(SessionError):
     """A problem reaching or using the host; the message is one line, meant for the operator."""
 
 
@@ -58,10 +67,6 @@ class HostKeyChanged(SshError):
 
 
 class HostKeyRejected(SshError):
-    pass
-
-
-class SudoPasswordRefused(SshError):
     pass
 
 
@@ -83,20 +88,6 @@ class SshTarget:
         return f"{user}{self.host}{port}"
 
 
-@dataclass
-class _Streams:
-    """What one running command has produced so far."""
-
-    pgid: asyncio.Future[int]
-    tails: dict[str, deque[str]] = field(
-        default_factory=lambda: {"stdout": deque(maxlen=_TAIL_LINES), "stderr": deque(maxlen=_TAIL_LINES)}
-    )
-    captured: list[str] | None = None
-    captured_size: int = 0
-    on_line: LineHook | None = None
-    secret: bool = False
-
-
 class HostKeyWitness(asyncssh.SSHClient):
     """Remembers the key a server presented when it was not among the trusted ones."""
 
@@ -106,10 +97,6 @@ class HostKeyWitness(asyncssh.SSHClient):
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.presented = key
         return False
-
-
-def _display(command: Command) -> str:
-    return command.script if isinstance(command, Shell) else shlex.join(command)
 
 
 def _wrap(script: str, sudo: bool) -> str:
@@ -149,6 +136,10 @@ class SshSession:
         self._connect_timeout = connect_timeout
         self._conn: asyncssh.SSHClientConnection | None = None
         self._ids = itertools.count(1)
+
+    @property
+    def label(self) -> str:
+        return self.target.label
 
     # Connecting.
 
@@ -244,6 +235,7 @@ class SshSession:
         capture: bool = False,
         on_line: LineHook | None = None,
         secret_output: bool = False,
+        hide: Callable[[str], bool] | None = None,
     ) -> CommandResult:
         """Run a command, streaming its output as events; raise SshError only when it could not run.
 
@@ -257,34 +249,46 @@ class SshSession:
         if sudo and not self._sudo_password:
             raise SshError(f"{self.target.label}: this step needs sudo, and no sudo password was given")
         command_id = f"c{next(self._ids)}"
-        display = self._redact(("sudo " if sudo else "") + _display(command))
-        script = command.script if isinstance(command, Shell) else shlex.join(command)
+        script = script_of(command)
+        display = self._redact(script)
         self._emit(
             CommandStarted(step=step, command_id=command_id, argv_display=display, host=self.target.label, sudo=sudo)
         )
         started = time.monotonic()
-        streams = _Streams(
-            asyncio.get_running_loop().create_future(),
-            captured=[] if capture or secret_output else None,
-            on_line=on_line,
+        output = CommandOutput(
+            self._emit,
+            self._redact,
+            step,
+            command_id,
+            capture=capture,
             secret=secret_output,
+            on_line=on_line,
+            hide=hide,
         )
+        pgid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-        def finish(exit_status: int | None, **flags: Any) -> CommandResult:
+        def deliver(stream: str, lines: list[str]) -> None:
+            # The wrapper's first stderr line is the group id the stop needs, not output.
+            if stream == "stderr" and lines and not pgid.done() and lines[0].startswith(_PGID_MARK):
+                pgid.set_result(int(lines.pop(0)[len(_PGID_MARK) :]))
+            output.deliver(stream, lines)
+
+        def finish(
+            exit_status: int | None, *, timed_out: bool = False, cancelled: bool = False, error: str = ""
+        ) -> CommandResult:
             duration = time.monotonic() - started
             self._emit(
-                CommandFinished(step=step, command_id=command_id, exit_status=exit_status, duration=duration, **flags)
+                CommandFinished(
+                    step=step,
+                    command_id=command_id,
+                    exit_status=exit_status,
+                    duration=duration,
+                    timed_out=timed_out,
+                    cancelled=cancelled,
+                    error=error,
+                )
             )
-            return CommandResult(
-                command_id,
-                exit_status,
-                duration,
-                tuple(streams.tails["stdout"]),
-                tuple(streams.tails["stderr"]),
-                "\n".join(streams.captured or ()),
-                timed_out=flags.get("timed_out", False),
-                cancelled=flags.get("cancelled", False),
-            )
+            return output.result(exit_status, duration, timed_out=timed_out, cancelled=cancelled)
 
         try:
             process = await self._conn.create_process(_wrap(script, sudo), encoding=None)
@@ -296,8 +300,8 @@ class SshSession:
                 process.stdin.write(self._sudo_password.reveal().encode() + b"\n")
             process.stdin.write_eof()
             pumps = asyncio.gather(
-                self._pump(process.stdout, "stdout", step, command_id, streams),
-                self._pump(process.stderr, "stderr", step, command_id, streams),
+                pump(process.stdout.read, "stdout", deliver, output.update),
+                pump(process.stderr.read, "stderr", deliver, output.update),
             )
             try:
                 async with asyncio.timeout(timeout):
@@ -306,11 +310,11 @@ class SshSession:
                     await asyncio.shield(pumps)
                     completed = await process.wait()
             except TimeoutError:
-                await self._stop_group(streams, pumps, sudo)
+                await self._stop_group(pgid, pumps, sudo)
                 process.close()
                 return finish(None, timed_out=True, error=f"timed out after {timeout:g} s")
             except asyncio.CancelledError:
-                await asyncio.shield(self._stop_group(streams, pumps, sudo))
+                await asyncio.shield(self._stop_group(pgid, pumps, sudo))
                 process.close()
                 finish(None, cancelled=True)
                 raise
@@ -326,64 +330,20 @@ class SshSession:
             )
         return result
 
-    async def _pump(
-        self, reader: asyncssh.SSHReader[bytes], stream: str, step: str, command_id: str, streams: _Streams
-    ) -> None:
-        splitter = LineSplitter()
-        while True:
-            chunk = await reader.read(65536)
-            if not chunk:
-                break
-            split = splitter.feed(chunk)
-            self._deliver(split.lines, stream, step, command_id, streams)
-            # A read that finds data waiting does not suspend: without this a flood would
-            # keep the loop (and a UI sharing it) busy until the command ends.
-            await asyncio.sleep(0)
-            if split.update is not None:
-                self._emit(
-                    OutputUpdate(step=step, command_id=command_id, stream=stream, text=self._redact(split.update))
-                )
-        self._deliver(splitter.close(), stream, step, command_id, streams)
-
-    def _deliver(self, lines: list[str], stream: str, step: str, command_id: str, streams: _Streams) -> None:
-        if stream == "stderr" and lines and not streams.pgid.done() and lines[0].startswith(_PGID_MARK):
-            streams.pgid.set_result(int(lines.pop(0)[len(_PGID_MARK) :]))
-        if not lines:
-            return
-        if streams.secret and stream == "stdout":
-            if streams.captured is not None:
-                streams.captured.extend(lines)
-            return
-        redacted = tuple(self._redact.lines(lines))
-        streams.tails[stream].extend(redacted[-_TAIL_LINES:])
-        if stream == "stdout" and streams.captured is not None and streams.captured_size < _CAPTURE_LIMIT:
-            streams.captured.extend(redacted)
-            streams.captured_size += sum(len(line) + 1 for line in redacted)
-        self._emit(Output(step=step, command_id=command_id, stream=stream, lines=redacted))
-        if streams.on_line is not None:
-            for line in redacted:
-                streams.on_line(stream, line)
-
-    async def _stop_group(self, streams: _Streams, pumps: asyncio.Future[Any], sudo: bool) -> None:
+    async def _stop_group(self, pgid_known: asyncio.Future[int], pumps: asyncio.Future[Any], sudo: bool) -> None:
         """TERM the command's process group, then KILL what is left after a grace period."""
         try:
             # sudo may still be checking the password; the group exists only after that.
-            await asyncio.wait([streams.pgid, pumps], timeout=_PGID_WAIT, return_when=asyncio.FIRST_COMPLETED)
-            if not streams.pgid.done():
+            await asyncio.wait([pgid_known, pumps], timeout=_PGID_WAIT, return_when=asyncio.FIRST_COMPLETED)
+            if not pgid_known.done():
                 return  # it ended, or never got far enough to have a group
-            pgid = streams.pgid.result()
+            pgid = pgid_known.result()
             await self._kill_group(pgid, sudo)
         finally:
             pumps.cancel()
 
     async def _kill_group(self, pgid: int, sudo: bool) -> None:
-        # `kill -s SIG -- -PGID` is the spelling both dash and bash accept for a group.
-        script = (
-            f"kill -s TERM -- -{pgid} 2>/dev/null; i=0; "
-            f"while kill -s 0 -- -{pgid} 2>/dev/null && [ $i -lt {int(_KILL_GRACE * 10)} ]; "
-            "do sleep 0.1; i=$((i+1)); done; "
-            f"kill -s KILL -- -{pgid} 2>/dev/null; exit 0"
-        )
+        script = stop_group_script(pgid, _KILL_GRACE) + "; exit 0"
         assert self._conn is not None
         with contextlib.suppress(OSError, asyncssh.Error):
             if sudo and self._sudo_password:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
-from deploy_tui.events import Diagnosis
-from deploy_tui.steps.base import StepFailed
+from deploy_tui.core.events import Diagnosis
+from deploy_tui.core.failure import StepFailed
 
 Rule = Callable[[str, StepFailed, str], Diagnosis | None]
 RULES: list[Rule] = []
@@ -41,22 +40,18 @@ def _evidence(failure: StepFailed, pattern: str = "", limit: int = 8) -> tuple[s
     return (str(failure), *lines[-limit:])
 
 
-def _probe(failure: StepFailed, name: str) -> Any:
-    return failure.facts.get(name)
-
-
 def _unanswered(failure: StepFailed) -> bool:
     """The smoke test got no HTTP answer from outside (refused, timeout): a network or process problem."""
-    outside = _probe(failure, "outside")
+    outside = failure.facts.outside
     return outside is not None and outside.status is None
 
 
 @rule
 def dns_not_pointing(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if step != "dns" or "expected" not in failure.facts:
+    if step != "dns" or not failure.facts.expected:
         return None  # not a propagation check (e.g. no address to expect): the message says what to set
-    domain, expected = failure.facts.get("domain", "the domain"), failure.facts.get("expected", "the server")
-    expires = failure.facts.get("expires_within")
+    domain, expected = failure.facts.domain or "the domain", failure.facts.expected
+    expires = failure.facts.expires_within
     wait = f" The stale answers should expire within {expires} s." if expires else ""
     return Diagnosis(
         step=step,
@@ -108,9 +103,9 @@ def no_venv(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
 
 @rule
 def port_in_use(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if not (failure.facts.get("port_in_use") or "That port is already in use" in text):
+    if not (failure.facts.port_in_use or "That port is already in use" in text):
         return None
-    port = failure.facts.get("port", 8000)
+    port = failure.facts.port or 8000
     return Diagnosis(
         step=step,
         code="D9",
@@ -125,8 +120,8 @@ def port_in_use(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
 def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
     if _unanswered(failure):
         return None  # an old "no such table" in the server's log says nothing about a server that is not there
-    database = _probe(failure, "database")
-    body = getattr(database, "body", "") or ""
+    database = failure.facts.database
+    body = database.body if database else ""
     if "no such table" not in text and "no such table" not in body:
         return None
     table = re.search(r"no such table: (\w+)", text + body)
@@ -145,11 +140,11 @@ def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
 def disallowed_host(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
     if _unanswered(failure):
         return None  # an old "Invalid HTTP_HOST" in the server's log says nothing about a server that is not there
-    outside = _probe(failure, "outside")
-    body = getattr(outside, "body", "") or ""
+    outside = failure.facts.outside
+    body = outside.body if outside else ""
     if "DisallowedHost" not in body and "Invalid HTTP_HOST" not in text:
         return None
-    domain = failure.facts.get("domain", "the domain")
+    domain = failure.facts.domain or "the domain"
     return Diagnosis(
         step=step,
         code="D5",
@@ -162,10 +157,10 @@ def disallowed_host(step: str, failure: StepFailed, text: str) -> Diagnosis | No
 
 @rule
 def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    outside, inside = _probe(failure, "outside"), _probe(failure, "inside")
+    outside, inside = failure.facts.outside, failure.facts.inside
     if outside is None or inside is None or outside.status is not None:
         return None
-    port = failure.facts.get("port", 8000)
+    port = failure.facts.port or 8000
     probes = (
         f"outside: {outside.url} -> {outside.error}",
         f"inside: {inside.url} -> {inside.status or inside.error}",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deploy_tui.cli_common import CHECKOUT, UsageError
+from deploy_tui.cli.common import CHECKOUT, UsageError
 
 SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
 
@@ -15,23 +16,29 @@ SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
 def _run_request(
     args: argparse.Namespace, site: Any, resolvers: Any, password_file: Path | None, ask_password: bool = True
 ) -> Any:
-    from deploy_tui.runner import RunRequest, read_password
+    """The run the command line asks for; the sudo password read now when a step will need it."""
+    from deploy_tui.core.config import ConfigError
+    from deploy_tui.runner import RunRequest, read_password, settle_address
     from deploy_tui.steps import Options
 
-    options = Options(allow_unpropagated=args.allow_unpropagated, checkout=args.checkout.resolve())
-    needs_sudo = ask_password and not args.dry_run and (not args.only or "provision" in args.only)
-    password = read_password(password_file, site.user) if needs_sudo else None
-    return RunRequest(
+    try:
+        address = settle_address(site)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    request = RunRequest(
         site=site,
-        resolvers=resolvers,
-        options=options,
-        sudo_password=password,
-        only=args.only,
-        skip=args.skip,
-        force=args.force,
+        address=address,
+        resolvers=resolvers or (),
+        options=Options(allow_unpropagated=args.allow_unpropagated, checkout=args.checkout.resolve()),
+        only=frozenset(args.only),
+        skip=frozenset(args.skip),
+        force=frozenset(args.force),
         dry_run=args.dry_run,
         recording=args.recording,
     )
+    if request.needs_sudo and (password_file is not None or ask_password):
+        request = replace(request, sudo_password=read_password(password_file, site.user))
+    return request
 
 
 def _execute(request: Any, headless: bool = True, autostart: bool = False) -> int:
@@ -39,7 +46,7 @@ def _execute(request: Any, headless: bool = True, autostart: bool = False) -> in
         return _tui(request, autostart)
     import asyncio
 
-    from deploy_tui.headless import Printer
+    from deploy_tui.cli.printer import Printer
     from deploy_tui.runner import execute
 
     try:
@@ -52,16 +59,10 @@ def _execute(request: Any, headless: bool = True, autostart: bool = False) -> in
 
 
 def _tui(request: Any, autostart: bool = False) -> int:
-    """The walkthrough in the terminal, for the request's site; the run starts with r, or at once (demo)."""
-    from deploy_tui.app import DeployApp
+    """The walkthrough in the terminal, for the request; the run starts with r, or at once (demo)."""
+    from screens.app import DeployApp
 
-    app = DeployApp(
-        site=request.site,
-        resolvers=request.resolvers,
-        options=request.options,
-        sudo_password=request.sudo_password,
-        autostart=autostart,
-    )
+    app = DeployApp(request=request, autostart=autostart)
     app.run()
     if app.last_recording:
         print(f"recording: {app.last_recording}")
@@ -70,9 +71,9 @@ def _tui(request: Any, autostart: bool = False) -> int:
 
 def _tui_from_config(path: Path) -> int:
     """`deploy-tui` alone, on a terminal: the setup screen, on ./deploy.toml."""
-    from deploy_tui.app import DeployApp
+    from screens.app import DeployApp
 
-    DeployApp(site=None, config_path=path).run()
+    DeployApp(config_path=path).run()
     return 0
 
 
@@ -82,7 +83,7 @@ def _headless(args: argparse.Namespace) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     """Deploy a site from deploy.toml with the engine, printing plain lines (the TUI comes later)."""
-    from deploy_tui.config import ConfigError, load
+    from deploy_tui.core.config import ConfigError, load
 
     overrides = {name: getattr(args, name) for name in SITE_FLAGS}
     try:
@@ -91,17 +92,15 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         raise UsageError(str(error)) from None
     headless = _headless(args)
-    password_file = args.sudo_password_file
-    if not headless and password_file is None:
-        # The TUI asks in its own modal when a step needs it.
-        return _tui(_run_request(args, site, config.resolvers, None, ask_password=False))
-    return _execute(_run_request(args, site, config.resolvers, password_file), headless)
+    # The TUI asks in its own modal when a step needs it; headless asks on the terminal now.
+    request = _run_request(args, site, config.resolvers, args.sudo_password_file, ask_password=headless)
+    return _execute(request, headless)
 
 
 def _demo(args: argparse.Namespace) -> int:
     """Bring up the sandbox box and deploy superlists into it, from scratch or again."""
-    from deploy_tui.demo import write_demo_config
-    from deploy_tui.sandbox import Sandbox, SandboxConfig, SandboxError
+    from deploy_tui.sandbox.box import Sandbox, SandboxConfig, SandboxError
+    from deploy_tui.sandbox.demo import write_demo_config
 
     try:
         sandbox = Sandbox(SandboxConfig(), report=lambda line: print(f"  {line}", flush=True))
@@ -121,7 +120,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _plan_flags(parser: argparse.ArgumentParser) -> None:
-    from deploy_tui.step_ids import STEP_IDS
+    from deploy_tui.steps import STEP_IDS
 
     parser.add_argument(
         "--only",

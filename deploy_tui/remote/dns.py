@@ -23,9 +23,9 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from deploy_tui.dns_resolvers import Resolver
-from deploy_tui.events import DnsAnswer, Notice, Sink
-from deploy_tui.names import DnsInputError, IPAddress, parse_domain, parse_ip
+from deploy_tui.core.events import DnsAnswer, Notice, Sink
+from deploy_tui.core.names import DnsInputError, IPAddress, parse_domain, parse_ip
+from deploy_tui.core.resolvers import Resolver
 
 # Statuses that say a resolver does not (yet) see the new record; the others
 # (refused, servfail, timeout) say nothing about propagation, only about the resolver.

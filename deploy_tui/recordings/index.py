@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from deploy_tui.events import Event, EventFormatError, NewerSchemaError, from_json
+from deploy_tui.core.events import Event, EventFormatError, NewerSchemaError, from_json
 
 INDEX_VERSION = 1
 _WANTED = (b'"kind":"RunStarted"', b'"kind":"StepStarted"', b'"kind":"Diagnosis"', b'"kind":"RunFinished"')

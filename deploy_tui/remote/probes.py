@@ -11,30 +11,15 @@ import html
 import re
 import shlex
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from deploy_tui.shell import Shell
+from deploy_tui.core.commands import Shell
+from deploy_tui.core.failure import Probe
 
 if TYPE_CHECKING:
-    from deploy_tui.ssh import SshSession
+    from deploy_tui.core.session import Session
 
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Probe:
-    url: str
-    vantage: str
-    status: int | None
-    title: str
-    error: str  # "refused", "timeout", "unreachable: ...", or "" when an HTTP answer came
-    body: str
-    latency: float | None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
@@ -74,11 +59,13 @@ async def outside(domain: str, address: str, port: int, path: str = "/", timeout
     return Probe(url, "outside", response.status_code, title_of(body), "", body, time.monotonic() - started)
 
 
-async def inside(ssh: SshSession, step: str, domain: str, port: int, path: str = "/") -> Probe:
-    """curl http://localhost:port/path on the server itself, with the domain as Host."""
+MARKER = "\x1edeploy-tui-status "
+
+
+def inside_command(domain: str, port: int, path: str = "/") -> Shell:
+    """curl on the server itself, with the domain as Host; the status follows a marker after the body."""
     url = f"http://localhost:{port}{path}"
-    marker = "\x1edeploy-tui-status "
-    command = Shell(
+    return Shell(
         shlex.join(
             [
                 "curl",
@@ -90,15 +77,19 @@ async def inside(ssh: SshSession, step: str, domain: str, port: int, path: str =
                 "-o",
                 "-",
                 "-w",
-                f"\\n{marker}%{{http_code}}",
+                f"\\n{MARKER}%{{http_code}}",
                 url,
             ]
         )
     )
+
+
+async def inside(session: Session, step: str, command: Shell, url: str) -> Probe:
+    """Run inside_command's curl on the server and read what it saw."""
     started = time.monotonic()
-    result = await ssh.run(command, step=step, capture=True)
+    result = await session.run(command, step=step, capture=True)
     latency = time.monotonic() - started
-    body, _, status_text = result.captured.rpartition(marker)
+    body, _, status_text = result.captured.rpartition(MARKER)
     status = int(status_text) if status_text.strip().isdigit() and status_text.strip() != "000" else None
     if status is None:
         text = " ".join(result.stderr_tail).lower()

@@ -1,0 +1,52 @@
+"""A step that could not do its job, and the facts it found: what a diagnosis reads.
+
+Facts are typed fields, not a bag: a rule asks `failure.facts.outside` and the type
+checker knows what that is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One HTTP request to the site, from outside (this machine) or inside (the server)."""
+
+    url: str
+    vantage: str  # "outside" or "inside"
+    status: int | None
+    title: str
+    error: str  # "refused", "timeout", "unreachable: ...", or "" when an HTTP answer came
+    body: str
+    latency: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a failed step knew; every field optional."""
+
+    domain: str = ""
+    expected: str = ""  # the address the domain should resolve to
+    expires_within: int | None = None  # seconds until the stale DNS answers expire
+    matched: int = 0  # resolvers that answered the expected address
+    port: int | None = None
+    port_in_use: bool = False
+    outside: Probe | None = None
+    inside: Probe | None = None
+    database: Probe | None = None
+    repo: str = ""
+    branch: str = ""
+
+
+class StepFailed(Exception):
+    """A step could not do its job; its message, evidence lines and facts are what a diagnosis reads."""
+
+    def __init__(self, message: str, evidence: tuple[str, ...] = (), facts: Facts | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+        self.facts = facts or Facts()

@@ -1,0 +1,76 @@
+"""A deployment as data: steps that know how to check and apply themselves, and what they share.
+
+A step carries its own knowledge: its title, a guide for people, whether it needs
+sudo, which results view its pane shows, and the commands it runs, built once as
+values (`commands`), which `apply` runs and a dry run and the guide show. The
+engine is the one loop that runs a plan; adding a step touches its module and
+the plan list, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from deploy_tui.core.commands import StepCommand
+from deploy_tui.core.config import Site
+from deploy_tui.core.events import Sink
+from deploy_tui.core.resolvers import Resolver
+from deploy_tui.core.secrets import Redactor
+from deploy_tui.core.session import NoSession, Session
+
+Results = Literal["", "dns", "probes", "tests"]
+
+
+@dataclass(frozen=True)
+class Options:
+    allow_unpropagated: bool = False  # go on before DNS has propagated, reaching the host by address
+    dns_timeout: float = 3.0
+    apt_lock_timeout: int = 60  # seconds apt waits for another apt or dpkg to let go of its lock
+    start_timeout: float = 20.0  # seconds the dev server gets to start listening
+    checkout: Path = field(default_factory=Path.cwd)  # the site's checkout on this machine (its FTs)
+
+
+@dataclass
+class Context:
+    """What every step of one run sees."""
+
+    site: Site
+    emit: Sink
+    address: str  # the IPv4 the domain must resolve to, settled when the run was assembled
+    session: Session = field(default_factory=NoSession)  # the server
+    local: Session = field(default_factory=NoSession)  # this machine (the functional tests)
+    resolvers: tuple[Resolver, ...] = ()
+    options: Options = field(default_factory=Options)
+    artifacts: Path | None = None  # where this run's failed FTs leave screenshots
+    redactor: Redactor = field(default_factory=Redactor)  # secrets a step learns are masked from then on
+
+
+class Step:
+    id: ClassVar[str]
+    title: ClassVar[str]
+    guide: ClassVar[str] = ""  # what the step does and why, for someone deploying for the first time
+    verifies: ClassVar[bool] = False  # a check that always runs, never "already done"
+    sudo: ClassVar[bool] = False
+    results: ClassVar[Results] = ""  # the results view its pane shows
+
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        """The commands apply runs, in order: also what a dry run and the guide show."""
+        return ()
+
+    async def check(self, ctx: Context) -> bool:
+        """Whether the step's work is already done (so apply can be skipped)."""
+        return False
+
+    async def apply(self, ctx: Context) -> str:
+        """Do the work; return a one-line summary, or raise StepFailed."""
+        raise NotImplementedError
+
+
+def needs_sudo(
+    plan: Sequence[Step], only: Collection[str] = (), skip: Collection[str] = (), dry_run: bool = False
+) -> bool:
+    """Whether running this much of the plan needs the sudo password."""
+    return not dry_run and any(step.sudo and (not only or step.id in only) and step.id not in skip for step in plan)

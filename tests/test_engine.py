@@ -1,0 +1,145 @@
+"""The engine on its own: check, apply, only, skip, force, dry run, cancel and failure, with no server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from deploy_tui.core import events as ev
+from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.config import make_site
+from deploy_tui.core.engine import Engine
+from deploy_tui.core.failure import Facts, StepFailed
+from deploy_tui.core.plan import Context, Step, needs_sudo
+from deploy_tui.core.session import SessionError
+from deploy_tui.steps import default_plan
+from tests.fakes import Answer, FakeSession
+
+SITE = make_site(
+    "staging",
+    {"domain": "superlists-staging.test", "host": "127.0.0.2", "user": "elspeth", "repo": "/srv/git/superlists.git"},
+    "test",
+)
+
+
+class Recorded(Step):
+    """A step whose check and apply each run one command through the session."""
+
+    verifies = False
+
+    def __init__(self, step_id: str, *, done: bool = False, sudo: bool = False) -> None:
+        self.id = step_id  # type: ignore[misc]
+        self.title = f"step {step_id}"  # type: ignore[misc]
+        self.sudo = sudo  # type: ignore[misc]
+        self.done = done
+
+    def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        return (StepCommand(Shell(f"apply {self.id}"), f"apply {self.id}", sudo=self.sudo),)
+
+    async def check(self, ctx: Context) -> bool:
+        await ctx.session.run(Shell(f"check {self.id}"), step=self.id)
+        return self.done
+
+    async def apply(self, ctx: Context) -> str:
+        (command,) = self.commands(ctx)
+        result = await ctx.session.run(command.command, step=self.id, sudo=command.sudo)
+        if not result.ok:
+            raise StepFailed(f"{self.id} failed", result.stderr_tail, Facts(port=8000, port_in_use=True))
+        return f"{self.id} applied"
+
+
+def _run(plan: list[Step], rules: list[tuple[str, Answer]] | None = None, **choices: object):  # type: ignore[no-untyped-def]
+    events: list[ev.Event] = []
+    session = FakeSession(events.append, rules or [])
+    ctx = Context(site=SITE, emit=events.append, address="127.0.0.2", session=session)
+    outcome = asyncio.run(Engine(plan, ctx).run(**choices))  # type: ignore[arg-type]
+    finished = {e.step: e.status for e in events if isinstance(e, ev.StepFinished)}
+    return outcome, finished, session, events
+
+
+def test_a_done_step_is_checked_and_not_applied_the_rest_are_applied() -> None:
+    outcome, finished, session, events = _run([Recorded("a", done=True), Recorded("b")])
+    assert outcome.status == "passed"
+    assert finished == {"a": "already-done", "b": "passed"}
+    assert session.ran == ["check a", "check b", "apply b"]
+    assert isinstance(events[0], ev.RunStarted)
+    assert isinstance(events[-1], ev.RunFinished)
+    assert events[-1].status == "passed"
+
+
+def test_only_skip_and_force_choose_what_runs() -> None:
+    _, finished, session, _ = _run([Recorded("a"), Recorded("b"), Recorded("c")], only={"b", "c"}, skip={"c"})
+    assert finished == {"b": "passed", "c": "skipped"}
+    assert session.ran == ["check b", "apply b"]
+    _, finished, session, _ = _run([Recorded("a", done=True)], force={"a"})
+    assert finished == {"a": "passed"}
+    assert session.ran == ["apply a"]  # forced: applied without asking whether it is done
+
+
+def test_a_failure_becomes_a_diagnosis_and_stops_the_run() -> None:
+    outcome, finished, _, events = _run(
+        [Recorded("a"), Recorded("b")], [("apply a", Answer(1, stderr=("Error: That port is already in use.",)))]
+    )
+    assert outcome.status == "failed"
+    assert finished == {"a": "failed"}
+    diagnoses = [e for e in events if isinstance(e, ev.Diagnosis)]
+    assert [d.code for d in diagnoses] == ["D9"]
+    assert outcome.diagnoses == diagnoses
+
+
+def test_a_session_error_fails_the_step_with_a_notice_and_is_kept_in_the_outcome() -> None:
+    class Unreachable(FakeSession):
+        async def run(self, command, **kwargs):  # type: ignore[no-untyped-def]
+            raise SessionError("cannot connect to elspeth@127.0.0.2:2222: Connection refused")
+
+    events: list[ev.Event] = []
+    ctx = Context(site=SITE, emit=events.append, address="127.0.0.2", session=Unreachable(events.append))
+    outcome = asyncio.run(Engine([Recorded("a")], ctx).run())
+    assert outcome.status == "failed"
+    assert isinstance(outcome.error, SessionError)
+    notices = [e for e in events if isinstance(e, ev.Notice)]
+    assert [n.text for n in notices] == ["cannot connect to elspeth@127.0.0.2:2222: Connection refused"]
+
+
+def test_a_dry_run_lists_the_very_commands_apply_runs_and_runs_nothing() -> None:
+    plan = default_plan()
+    _, finished, session, events = _run(list(plan), dry_run=True)
+    assert session.ran == []
+    assert set(finished.values()) == {"planned"}
+    planned = [e for e in events if isinstance(e, ev.PlannedCommand)]
+    ctx = Context(site=SITE, emit=lambda e: None, address="127.0.0.2")
+    expected = [(s.id, c.display) for s in plan for c in s.commands(ctx)]
+    assert [(e.step, e.argv_display) for e in planned] == expected
+    assert any(e.sudo for e in planned if e.step == "provision")
+    assert all("127.0.0.2" in e.argv_display for e in planned if e.step == "dns")
+
+
+def test_cancel_stops_the_command_in_flight_and_ends_the_run_cancelled() -> None:
+    events: list[ev.Event] = []
+    session = FakeSession(events.append, [("apply b", Answer(hang=True))])
+    ctx = Context(site=SITE, emit=events.append, address="127.0.0.2", session=session)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(Engine([Recorded("a"), Recorded("b"), Recorded("c")], ctx).run())
+        while "apply b" not in session.ran:
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert session.cancelled == ["apply b"]
+    finished = {e.step: e.status for e in events if isinstance(e, ev.StepFinished)}
+    assert finished == {"a": "passed", "b": "cancelled"}
+    assert isinstance(events[-1], ev.RunFinished)
+    assert events[-1].status == "cancelled"
+
+
+def test_needs_sudo_follows_the_steps_that_will_run() -> None:
+    plan = default_plan()
+    assert needs_sudo(plan)
+    assert not needs_sudo(plan, only={"dns"})
+    assert not needs_sudo(plan, skip={"provision"})
+    assert not needs_sudo(plan, dry_run=True)
+    assert needs_sudo(plan, only={"provision", "dns"})
