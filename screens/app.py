@@ -89,21 +89,23 @@ class DeployApp(App[int]):
             self.call_after_refresh(self.post_message, RunRequested())
 
     def _replay(self, path: Path) -> None:
-        from deploy_tui.recordings.recorder import RecordingError, read_recording
+        from deploy_tui.recordings.player import Player
+        from deploy_tui.recordings.reader import RecordingError, RecordingFile
 
         try:
-            recording = read_recording(path)
+            recording = RecordingFile(path)
+            player = Player.of_file(recording)
         except RecordingError as error:
             self.exit(return_code=2, message=str(error))
             return
         # An older recording without its parameters replays, but cannot run a step again.
-        self.request = request_from_recording(recording.events)
+        self.request = request_from_recording(player.events)
         title = f"recording {path.name}"
         if self.request is not None:
             title = f"{_title(self.request.site)} ({title})"
         from screens.replay import ReplayScreen
 
-        self.push_screen(ReplayScreen(self._steps(self.request), title, recording.events, recording.warning))
+        self.push_screen(ReplayScreen(self._steps(self.request), title, player, recording.warning))
 
     @on(RunChosen)
     def _run_chosen(self, message: RunChosen) -> None:

@@ -16,11 +16,15 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from deploy_tui.core.events import Event
+from deploy_tui.core.events import CommandFinished, CommandStarted, Notice, Output, OutputUpdate, PlannedCommand
 from deploy_tui.recordings.player import Player
 from screens.messages import RunRequested
 from screens.walkthrough import FLUSH_INTERVAL, WalkthroughScreen
+from screens.widgets.output_pane import OutputPane
 from screens.widgets.step_pane import StepInfo
+
+# What a step's output pane shows: refilled when a step's span is read after a jump.
+OUTPUT_KINDS = (CommandStarted, CommandFinished, Output, OutputUpdate, PlannedCommand, Notice)
 
 
 class SearchScreen(ModalScreen[str | None]):
@@ -60,12 +64,13 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
         Binding("q", "app.quit", "Quit", id="replay.quit"),
     ]
 
-    def __init__(self, steps: Iterable[StepInfo], title: str, events: list[Event], warning: str) -> None:
+    def __init__(self, steps: Iterable[StepInfo], title: str, player: Player, warning: str) -> None:
         super().__init__(steps, title)
-        self.player = Player(events)
+        self.player = player
         self.warning = warning
         self._last_tick = time.monotonic()
         self._search = ""
+        self._redrawing = False
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -92,8 +97,12 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
     def _seek(self, position: int) -> None:
         """Redraw from scratch up to position, then go on from there (paused)."""
         before = self.player.seek(position)
-        self.reset_all()
-        self.feed(before)
+        self._redrawing = True  # earlier steps stay skeletons: their output is read when they are shown
+        try:
+            self.reset_all()
+            self.feed(before)
+        finally:
+            self._redrawing = False
         self.player.playing = False
         self._show_state()
 
@@ -105,6 +114,14 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
     def action_speed(self) -> None:
         self.notify(f"Replay speed: {self.player.cycle_speed()}", timeout=2)
         self._show_state()
+
+    def _select(self, step_id: str) -> None:
+        # A step passed over by a jump shows only its commands until its output is read, here.
+        events = None if self._redrawing else self.player.output_of(step_id)
+        if events is not None:
+            self.query_one(OutputPane).clear(step_id)
+            self.feed(e for e in events if isinstance(e, OUTPUT_KINDS))
+        super()._select(step_id)
 
     def action_jump(self) -> None:
         position = self.player.step_start(self.selected)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
-from deploy_tui.core.config import CHECKS, ConfigError, Site, make_site
+from deploy_tui.core.config import CHECKS, ConfigError, Site, dumps, make_site
 from deploy_tui.core.resolvers import ResolverInputError, resolvers_from_config
 from screens.messages import SiteChosen
 
@@ -127,7 +126,7 @@ class SetupScreen(Screen[None]):
             **self._data.get("sites", {}).get(self.site_name, {}),
             **self._values(),
         }
-        self.config_path.write_text(dump_toml(self._data))
+        self.config_path.write_text(dumps(self._data))
         self.notify(f"Saved {self.config_path}")
 
     @on(Button.Pressed, "#start")
@@ -141,33 +140,3 @@ class SetupScreen(Screen[None]):
             self.notify(str(error), severity="error", timeout=10)
             return
         self.post_message(SiteChosen(site, resolvers))
-
-
-def dump_toml(data: dict[str, Any]) -> str:
-    """deploy.toml's shape only: tables of tables of scalars and lists. JSON strings are TOML strings."""
-    lines: list[str] = []
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return str(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(item) for item in v) + "]"
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{k} = {value(item)}" for k, item in v.items()) + " }"
-        return json.dumps(str(v), ensure_ascii=False)
-
-    def table(name: str, body: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in body.items() if not isinstance(v, dict)}
-        if scalars or not body:
-            lines.append(f"[{name}]")
-            lines.extend(f"{k} = {value(v)}" for k, v in scalars.items())
-            lines.append("")
-        for k, v in body.items():
-            if isinstance(v, dict):
-                table(f"{name}.{k}", v)
-
-    for name, body in data.items():
-        table(name, body)
-    return "\n".join(lines)

@@ -57,3 +57,37 @@ def test_serve_runs_the_site_locally(tmp_path: Path) -> None:
         assert (tmp_path / "db.sqlite3").stat().st_size > 0
     finally:
         stop(server)
+
+
+def _alias_config(tmp_path: Path, address: str = "") -> Path:
+    """A site whose host is an ~/.ssh/config alias this machine cannot resolve (under .test: no query leaves)."""
+    config = tmp_path / "deploy.toml"
+    extra = f'address = "{address}"\n' if address else ""
+    config.write_text(
+        "[sites.staging]\n"
+        'domain = "superlists-staging.test"\n'
+        'host = "staging-box.test"\n'
+        'user = "elspeth"\n'
+        'repo = "https://example.test/superlists.git"\n' + extra
+    )
+    return config
+
+
+def test_a_dry_run_with_an_alias_host_and_no_address_is_one_line_naming_the_field(tmp_path: Path) -> None:
+    result = _run("run", "--config", str(_alias_config(tmp_path)), "--dry-run")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "sites.staging.address is not set" in lines[0]
+    assert "'staging-box.test' does not resolve" in lines[0]
+
+
+def test_a_dry_run_with_an_alias_host_and_an_address_shows_every_command_and_connects_nowhere(tmp_path: Path) -> None:
+    result = _run("run", "--config", str(_alias_config(tmp_path, "127.0.0.2")), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "deploy-tui dns superlists-staging.test --expect 127.0.0.2" in result.stdout
+    assert "would run $ sudo DEBIAN_FRONTEND=noninteractive apt-get" in result.stdout
+    assert ".venv/bin/pip install -r requirements.txt" in result.stdout
+    assert "[elspeth@staging-box.test]" in result.stdout
+    assert "run passed" in result.stdout

@@ -10,9 +10,10 @@ import pytest
 
 from deploy_tui.core import events as ev
 from deploy_tui.recordings.asciicast import export_cast
-from deploy_tui.recordings.index import build_index, index_path, list_runs, load_index, step_span
+from deploy_tui.recordings.index import build_index, index_path, list_runs, load_index
 from deploy_tui.recordings.player import Player, replay_times
-from deploy_tui.recordings.recorder import Recorder, read_recording
+from deploy_tui.recordings.reader import RecordingFile, read_recording
+from deploy_tui.recordings.recorder import Recorder
 from tests.tui.scripted import failing_run
 
 
@@ -68,10 +69,57 @@ def test_the_recorder_writes_an_index_that_jumps_straight_to_a_step(tmp_path: Pa
     assert index.size == path.stat().st_size
     assert index.status == "failed"
     assert set(index.steps) == {"dns", "provision", "source", "venv", "migrate", "devserver", "smoke"}
-    smoke = step_span(path, index, "smoke")
+    recording = RecordingFile(path)
+    (smoke_span,) = (i for i, span in enumerate(recording.spans) if span.step == "smoke")
+    smoke = recording.read(smoke_span)
     assert smoke[0] == next(e for e in events if isinstance(e, ev.StepStarted) and e.step == "smoke")
     assert any(isinstance(e, ev.Diagnosis) for e in smoke)
     assert build_index(path) == index
+
+
+def _with_output(events: list[ev.Event]) -> list[ev.Event]:
+    """The scripted run with a burst of output in every step, as a real one has."""
+    out: list[ev.Event] = []
+    for event in events:
+        out.append(event)
+        if isinstance(event, ev.StepStarted):
+            lines = tuple(f"{event.step} line {i}" for i in range(3))
+            out.append(ev.Output(step=event.step, command_id="c9", stream="stdout", lines=lines, ts=event.ts))
+    return out
+
+
+def test_a_file_player_starts_from_the_skeleton_and_reads_a_step_when_it_gets_there(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    events = _with_output(failing_run())
+    _record(path, events)
+    player = Player.of_file(RecordingFile(path))
+    assert not any(isinstance(e, ev.Output) for e in player.events)  # opened without the output
+    start = player.step_start("devserver")
+    assert start is not None
+    before = player.seek(start + 1)
+    assert not any(isinstance(e, ev.Output) and e.step != "devserver" for e in before)
+    player.cycle_speed(), player.cycle_speed(), player.cycle_speed()  # instant
+    rest = player.advance(0)
+    assert next(e for e in rest if isinstance(e, ev.Output)).lines[0] == "devserver line 0"
+    assert player.finished
+    # A step passed over by the jump is read when it is shown: its output, in place.
+    dns = player.output_of("dns")
+    assert dns is not None
+    assert [e.lines[0] for e in dns if isinstance(e, ev.Output)] == ["dns line 0"]
+    assert player.output_of("dns") is None  # read once
+    # Once every step has been shown, the player holds the whole recording, in order.
+    for step in ("provision", "source", "venv", "migrate"):
+        assert player.output_of(step) is not None
+    assert [e.kind for e in player.events] == [e.kind for e in read_recording(path).events]
+
+
+def test_search_reads_the_spans_it_passes(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    _record(path, _with_output(failing_run()))
+    player = Player.of_file(RecordingFile(path))
+    found = player.search("MIGRATE LINE 2", 0)
+    assert found is not None
+    assert player.events[found].step == "migrate"
 
 
 def test_a_recording_cut_short_gets_its_index_rebuilt(tmp_path: Path) -> None:

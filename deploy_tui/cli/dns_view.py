@@ -14,16 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from deploy_tui.core.events import DnsAnswer, Event, Notice
-
-STYLES = {"match": "green", "stale": "bold red", "nxdomain": "red", "no-answer": "red", "timeout": "yellow"}
-
-
-def answer_line(answer: DnsAnswer) -> str:
-    records = ",".join(answer.records) or "-"
-    ttl = f"ttl {answer.ttl}" if answer.ttl is not None else "ttl -"
-    latency = f"{answer.latency * 1000:.0f} ms" if answer.latency is not None else "-"
-    where = f" ({answer.location})" if answer.location else ""
-    return f"{answer.status:<13} {records:<20} {ttl:<9} {latency:>7}  {answer.resolver} {answer.address}{where}"
+from deploy_tui.core.printer import answer_line
+from deploy_tui.core.statuses import mark
 
 
 class PlainPrinter:
@@ -66,7 +58,7 @@ class LiveTable:
             table.add_column(column, justify="right" if column in ("TTL", "latency") else "left")
         for answer in self._rows.values():
             table.add_row(
-                Text(answer.status, style=STYLES.get(answer.status, "yellow")),
+                Text(answer.status, style=mark(answer.status).style or "yellow"),
                 answer.rdtype,
                 ", ".join(answer.records) or "-",
                 "-" if answer.ttl is None else str(answer.ttl),

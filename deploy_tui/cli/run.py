@@ -46,7 +46,7 @@ def _execute(request: Any, headless: bool = True, autostart: bool = False) -> in
         return _tui(request, autostart)
     import asyncio
 
-    from deploy_tui.cli.printer import Printer
+    from deploy_tui.core.printer import Printer
     from deploy_tui.runner import execute
 
     try:

@@ -201,7 +201,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _read(path: Path) -> Any:
     """The recording, its warning (cut short, damaged) printed as one line; one-line error if unreadable."""
-    from deploy_tui.recordings.recorder import RecordingError, read_recording
+    from deploy_tui.recordings.reader import RecordingError, read_recording
 
     try:
         recording = read_recording(path)
@@ -222,8 +222,8 @@ def _print_runs(directory: Path) -> int:
 
 
 def _print_recording(path: Path) -> int:
-    from deploy_tui.cli.printer import Printer
-    from deploy_tui.recordings.recorder import read_recording
+    from deploy_tui.core.printer import Printer
+    from deploy_tui.recordings.reader import read_recording
 
     printer = Printer(sys.stdout)
     for event in read_recording(path).events:

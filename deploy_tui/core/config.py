@@ -87,6 +87,13 @@ _REQUIRED = ("domain", "host", "repo")
 NOT_INHERITED = frozenset({"domain", "site_dir", "allowed_hosts"})
 
 
+def dumps(data: dict[str, Any]) -> str:
+    """deploy.toml's text for data in its shape (tables of scalars, lists and inline tables)."""
+    import tomli_w
+
+    return tomli_w.dumps(data)
+
+
 def load(path: Path, overrides: dict[str, Any] | None = None, site: str | None = None) -> Config:
     """Read and check a deploy.toml; overrides (from flags) apply to `site`."""
     if not path.is_file():

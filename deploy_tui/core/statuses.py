@@ -49,6 +49,7 @@ MARKS: dict[str, Mark] = {
     "match": Mark("✓", "green"),
     "stale": Mark("✗", "red", bold=True),
     "nxdomain": Mark("✗", "red"),
+    "no-answer": Mark("✗", "red"),
     "timeout": Mark("…", "yellow"),
 }
 UNKNOWN = Mark("?", "")

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from deploy_tui.cli.printer import Printer
 from deploy_tui.core.events import Event, RunStarted
+from deploy_tui.core.printer import Printer
 from deploy_tui.recordings.player import replay_times
 
 

@@ -13,10 +13,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from deploy_tui.core.events import Event, EventFormatError, NewerSchemaError, from_json
+from deploy_tui.core.events import Diagnosis, Event, EventFormatError, RunFinished, RunStarted, StepStarted
+from deploy_tui.recordings.jsonl import DamagedLine, scan
 
 INDEX_VERSION = 1
-_WANTED = (b'"kind":"RunStarted"', b'"kind":"StepStarted"', b'"kind":"Diagnosis"', b'"kind":"RunFinished"')
 
 
 def index_path(recording: Path) -> Path:
@@ -36,17 +36,14 @@ class Index:
 
     def note(self, offset: int, event: Event) -> None:
         """Take in one event that starts at offset (the recorder calls this as it writes)."""
-        kind = event.kind
-        if kind == "StepStarted":
+        if isinstance(event, StepStarted):
             self.steps.setdefault(event.step, []).append(offset)
-        elif kind == "Diagnosis":
+        elif isinstance(event, Diagnosis):
             self.failures.append(offset)
-        elif kind == "RunStarted":
-            self.site = getattr(event, "site", "")
-            self.started_at = getattr(event, "started_at", "")
-        elif kind == "RunFinished":
-            self.status = getattr(event, "status", "")
-            self.duration = getattr(event, "duration", None)
+        elif isinstance(event, RunStarted):
+            self.site, self.started_at = event.site, event.started_at
+        elif isinstance(event, RunFinished):
+            self.status, self.duration = event.status, event.duration
 
     def save(self, recording: Path) -> None:
         path = index_path(recording)
@@ -58,21 +55,14 @@ class Index:
 
 
 def build_index(recording: Path) -> Index:
+    """One pass over the recording (its output lines passed over unparsed), up to any damage."""
     index = Index()
-    offset = 0
-    with recording.open("rb") as data:
-        for line in data:
-            if line.endswith(b"\n") and any(marker in line for marker in _WANTED):
-                try:
-                    index.note(offset, from_json(line.decode("utf-8", errors="replace")))
-                except NewerSchemaError:
-                    raise
-                except EventFormatError:
-                    break
-            if not line.endswith(b"\n"):
-                break  # a cut-off last line is not part of the recording
-            offset += len(line)
-    index.size = offset
+    try:
+        for offset, event in scan(recording, skip_output=True):
+            index.note(offset, event)
+        index.size = recording.stat().st_size
+    except DamagedLine as damage:
+        index.size = damage.offset  # a cut-off last line is not part of the recording
     return index
 
 
@@ -91,34 +81,6 @@ def load_index(recording: Path) -> Index:
     if index.size == size:
         index.save(recording)
     return index
-
-
-def read_span(recording: Path, start: int = 0, end: int | None = None) -> list[Event]:
-    """The events between two offsets, e.g. one step's, without reading the rest of the file."""
-    events = []
-    with recording.open("rb") as data:
-        data.seek(start)
-        chunk = data.read() if end is None else data.read(max(0, end - start))
-    for line in chunk.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            events.append(from_json(line.decode("utf-8", errors="replace")))
-        except NewerSchemaError:
-            raise
-        except EventFormatError:
-            break
-    return events
-
-
-def step_span(recording: Path, index: Index, step: str, run: int = -1) -> list[Event]:
-    """One run of one step: from its StepStarted to the next step's (or the end)."""
-    offsets = index.steps.get(step)
-    if not offsets:
-        return []
-    start = offsets[run]
-    later = [o for values in index.steps.values() for o in values if o > start]
-    return read_span(recording, start, min(later) if later else index.size)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,10 @@ reader stops there with a warning instead of failing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy_tui.core.events import Event, EventFormatError, NewerSchemaError, from_json, to_json
+from deploy_tui.core.events import Event, to_json
 from deploy_tui.recordings.index import Index
-
-
-class RecordingError(Exception):
-    """A recording that cannot be read at all; the message is one line."""
 
 
 class Recorder:
@@ -53,39 +47,3 @@ class Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@dataclass
-class Recording:
-    path: Path
-    events: list[Event] = field(default_factory=list)
-    warning: str = ""  # one line when the file was cut short or damaged
-
-
-def iter_events(path: Path) -> Iterator[Event]:
-    """Events in order; raises EventFormatError (with the line number) at the first bad line."""
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                yield from_json(line)
-            except NewerSchemaError:
-                raise
-            except EventFormatError as error:
-                raise EventFormatError(f"line {number}: {error}") from None
-
-
-def read_recording(path: Path) -> Recording:
-    """Read a whole recording, keeping every event up to the last good one."""
-    if not path.is_file():
-        raise RecordingError(f"{path}: no such recording")
-    recording = Recording(path)
-    try:
-        for event in iter_events(path):
-            recording.events.append(event)
-    except NewerSchemaError as error:
-        raise RecordingError(f"{path}: {error}") from None
-    except EventFormatError as error:
-        recording.warning = f"{path} is damaged at {error}; showing the {len(recording.events)} events before it"
-    return recording

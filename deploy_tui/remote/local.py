@@ -12,11 +12,10 @@ import contextlib
 import itertools
 import os
 import signal
-import time
 from collections.abc import Callable, Mapping
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook, script_of
-from deploy_tui.core.events import CommandFinished, CommandStarted, Sink
+from deploy_tui.core.events import CommandStarted, Sink
 from deploy_tui.core.secrets import Redactor
 from deploy_tui.core.session import SessionError
 from deploy_tui.remote.output import CommandOutput, pump
@@ -63,24 +62,8 @@ class LocalSession:
             on_line=on_line,
             hide=hide,
         )
-        started = time.monotonic()
 
-        def finish(
-            exit_status: int | None, *, timed_out: bool = False, cancelled: bool = False, error: str = ""
-        ) -> CommandResult:
-            duration = time.monotonic() - started
-            self._emit(
-                CommandFinished(
-                    step=step,
-                    command_id=command_id,
-                    exit_status=exit_status,
-                    duration=duration,
-                    timed_out=timed_out,
-                    cancelled=cancelled,
-                    error=error,
-                )
-            )
-            return output.result(exit_status, duration, timed_out=timed_out, cancelled=cancelled)
+        finish = output.finish
 
         try:
             process = await asyncio.create_subprocess_exec(

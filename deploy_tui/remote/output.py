@@ -8,12 +8,13 @@ failure's evidence, what is captured for the caller, and what stays secret.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from deploy_tui.core.commands import CommandResult, LineHook
-from deploy_tui.core.events import Output, OutputUpdate, Sink
+from deploy_tui.core.events import CommandFinished, Output, OutputUpdate, Sink
 from deploy_tui.core.secrets import Redactor
 from deploy_tui.remote.lines import LineSplitter
 
@@ -39,6 +40,7 @@ class CommandOutput:
     )
     captured: list[str] = field(default_factory=list)
     captured_size: int = 0
+    started: float = field(default_factory=time.monotonic)
 
     def deliver(self, stream: str, lines: list[str]) -> None:
         if not lines:
@@ -62,9 +64,22 @@ class CommandOutput:
         """The stream's unfinished line as it now shows (a progress bar redrawn with carriage returns)."""
         self.emit(OutputUpdate(step=self.step, command_id=self.command_id, stream=stream, text=self.redact(text)))
 
-    def result(
-        self, exit_status: int | None, duration: float, *, timed_out: bool = False, cancelled: bool = False
+    def finish(
+        self, exit_status: int | None, *, timed_out: bool = False, cancelled: bool = False, error: str = ""
     ) -> CommandResult:
+        """Say the command ended (one CommandFinished) and hand back what it produced."""
+        duration = time.monotonic() - self.started
+        self.emit(
+            CommandFinished(
+                step=self.step,
+                command_id=self.command_id,
+                exit_status=exit_status,
+                duration=duration,
+                timed_out=timed_out,
+                cancelled=cancelled,
+                error=error,
+            )
+        )
         return CommandResult(
             self.command_id,
             exit_status,

@@ -16,7 +16,6 @@ import itertools
 import os
 import re
 import shlex
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import asyncssh
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook, Shell, script_of, sh, stop_group_script
-from deploy_tui.core.events import CommandFinished, CommandStarted, Sink
+from deploy_tui.core.events import CommandStarted, Sink
 from deploy_tui.core.secrets import Redactor, Secret
 from deploy_tui.core.session import SessionError, SudoPasswordRefused
 from deploy_tui.remote.known_hosts import (
@@ -254,7 +253,6 @@ class SshSession:
         self._emit(
             CommandStarted(step=step, command_id=command_id, argv_display=display, host=self.target.label, sudo=sudo)
         )
-        started = time.monotonic()
         output = CommandOutput(
             self._emit,
             self._redact,
@@ -273,22 +271,7 @@ class SshSession:
                 pgid.set_result(int(lines.pop(0)[len(_PGID_MARK) :]))
             output.deliver(stream, lines)
 
-        def finish(
-            exit_status: int | None, *, timed_out: bool = False, cancelled: bool = False, error: str = ""
-        ) -> CommandResult:
-            duration = time.monotonic() - started
-            self._emit(
-                CommandFinished(
-                    step=step,
-                    command_id=command_id,
-                    exit_status=exit_status,
-                    duration=duration,
-                    timed_out=timed_out,
-                    cancelled=cancelled,
-                    error=error,
-                )
-            )
-            return output.result(exit_status, duration, timed_out=timed_out, cancelled=cancelled)
+        finish = output.finish
 
         try:
             process = await self._conn.create_process(_wrap(script, sudo), encoding=None)

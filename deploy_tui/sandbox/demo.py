@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploy_tui.core.config import Site, load
+from deploy_tui.core.config import Site, dumps, load
 from deploy_tui.core.resolvers import Resolver
 from deploy_tui.sandbox.box import BoxInfo
 
@@ -29,21 +29,14 @@ def box_site_values(box: BoxInfo, domain: str = DOMAIN) -> dict[str, str | int]:
     }
 
 
-def deploy_toml(box: BoxInfo, domain: str = DOMAIN) -> str:
-    resolvers = ", ".join(
-        f'{{ address = "{r.address}:{r.port}", name = "sandbox resolver {i}", location = "loopback" }}'
+def deploy_toml(box: BoxInfo, domain: str = DOMAIN, **site: str | int) -> str:
+    """The demo's deploy.toml for this box; `site` adds or replaces values of [sites.staging]."""
+    resolvers = [
+        {"address": f"{r.address}:{r.port}", "name": f"sandbox resolver {i}", "location": "loopback"}
         for i, r in enumerate(box.resolvers, 1)
-    )
-    values = "".join(
-        f"{key} = {value}\n" if isinstance(value, int) else f'{key} = "{value}"\n'
-        for key, value in box_site_values(box, domain).items()
-    )
-    return (
-        "# deploy-tui's demo site: the sandbox box on loopback (written by deploy-tui demo)\n"
-        f"[sites.staging]\n{values}"
-        "\n[dns]\n"
-        f"resolvers = [{resolvers}]\n"
-    )
+    ]
+    data = {"sites": {"staging": {**box_site_values(box, domain), **site}}, "dns": {"resolvers": resolvers}}
+    return "# deploy-tui's demo site: the sandbox box on loopback (written by deploy-tui demo)\n" + dumps(data)
 
 
 def write_demo_config(box: BoxInfo, state_dir: Path) -> tuple[Path, Site, tuple[Resolver, ...]]:

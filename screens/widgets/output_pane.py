@@ -65,6 +65,12 @@ class OutputPane(Vertical):
         log.write_lines(list(self._lines.get(step, ())))
         self.query_one("#progress-line", Static).update("")
 
+    def clear(self, step: str) -> None:
+        self._lines.pop(step, None)
+        if step == self.shown:
+            self._pending = []
+            self.log_widget.clear()
+
     def clear_all(self) -> None:
         self._lines.clear()
         self._pending = []

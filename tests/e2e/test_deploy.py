@@ -88,14 +88,11 @@ def test_a_dry_run_lists_commands_and_touches_nothing(sandbox_box, box_resolvers
 
 
 def test_headless_cli_run_exits_0_and_writes_a_recording(deployed, tmp_path) -> None:
-    from deploy_tui.recordings.recorder import read_recording
+    from deploy_tui.recordings.reader import read_recording
     from deploy_tui.sandbox.demo import deploy_toml
 
     config = tmp_path / "deploy.toml"
-    text = deploy_toml(deployed.box).replace(
-        'branch = "main"\n',
-        f'branch = "main"\nsite_dir = "{deployed.site.directory}"\napp_port = {deployed.site.app_port}\n',
-    )
+    text = deploy_toml(deployed.box, site_dir=deployed.site.directory, app_port=deployed.site.app_port)
     config.write_text(text)
     password = tmp_path / "pw"
     password.write_text(deployed.box.sudo_password() + "\n")
@@ -134,9 +131,7 @@ def test_headless_cli_exits_1_when_a_step_fails(deployed, tmp_path) -> None:
 
     config = tmp_path / "deploy.toml"
     config.write_text(
-        deploy_toml(deployed.box)
-        .replace('branch = "main"', 'branch = "no-such-branch"')
-        .replace("repo = ", f'site_dir = "~/sites/bad-{uuid.uuid4().hex[:6]}"\nrepo = ')
+        deploy_toml(deployed.box, branch="no-such-branch", site_dir=f"~/sites/bad-{uuid.uuid4().hex[:6]}")
     )
     result = subprocess.run(
         [sys.executable, "-m", "deploy_tui", "run", "--headless", "--config", str(config), "--only", "source"],

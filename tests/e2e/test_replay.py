@@ -16,7 +16,7 @@ from deploy_tui.core.events import StepFinished
 from deploy_tui.core.secrets import MASK
 from deploy_tui.recordings.asciicast import export_cast
 from deploy_tui.recordings.index import index_path
-from deploy_tui.recordings.recorder import read_recording
+from deploy_tui.recordings.reader import read_recording
 from deploy_tui.steps.base import Context, Step, in_site, must
 from deploy_tui.steps.devserver import DevServerStep
 from deploy_tui.steps.provision import ProvisionStep

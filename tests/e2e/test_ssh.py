@@ -12,7 +12,8 @@ import pytest
 
 from deploy_tui.core.events import CommandFinished, CommandStarted, Event, Output
 from deploy_tui.core.secrets import MASK, Secret
-from deploy_tui.recordings.recorder import Recorder, read_recording
+from deploy_tui.recordings.reader import read_recording
+from deploy_tui.recordings.recorder import Recorder
 from deploy_tui.remote.ssh import (
     HostKeyChanged,
     HostKeyDecision,

@@ -14,7 +14,7 @@ from screens.modals import HostKeyScreen, SudoPasswordScreen
 from screens.walkthrough import WalkthroughScreen
 from screens.widgets.diagnosis_card import DiagnosisCard
 from screens.widgets.step_list import StepList
-from tests.tui.scripted import ScriptedRunner, failing_run, request
+from tests.tui.scripted import RESOLVERS, SITE, ScriptedRunner, failing_run, request
 
 PASSWORD = Secret("pw-123456")
 
@@ -197,3 +197,55 @@ async def test_autostart_runs_the_plan_without_a_key() -> None:
         await app.workers.wait_for_complete()
         assert len(runner.requests) == 1
         assert app.last_outcome == "failed"
+
+
+def _from_the_command_line(tmp_path: Path, *flags: str) -> DeployApp:
+    """The walkthrough as `deploy-tui run --config ... FLAGS` on a terminal builds it, with a scripted runner."""
+    from deploy_tui.cli.main import build_parser
+    from deploy_tui.cli.run import _run_request
+    from deploy_tui.core.config import load
+
+    config = tmp_path / "deploy.toml"
+    config.write_text(
+        "[sites.staging]\n"
+        f'domain = "{SITE.domain}"\nhost = "{SITE.host}"\nport = 2222\nuser = "elspeth"\nrepo = "{SITE.repo}"\n'
+    )
+    password = tmp_path / "password"
+    password.write_text("pw-from-the-file\n")
+    args = build_parser().parse_args(["run", "--config", str(config), "--sudo-password-file", str(password), *flags])
+    request = _run_request(args, load(config).site("staging"), RESOLVERS, args.sudo_password_file, ask_password=False)
+    return DeployApp(request=request, runner=ScriptedRunner(failing_run()))
+
+
+async def test_only_from_the_command_line_runs_that_step_and_asks_no_password(tmp_path: Path) -> None:
+    app = _from_the_command_line(tmp_path, "--only", "dns")
+    runner = app._runner
+    assert isinstance(runner, ScriptedRunner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert not isinstance(app.screen, SudoPasswordScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (run,) = runner.requests
+        assert run.only == {"dns"}
+        assert run.sudo_password is None  # dns needs no sudo: the file was not even read
+        statuses = {item.step_id: item.status for item in app.screen.query_one(StepList).children}  # type: ignore[attr-defined]
+        assert statuses["dns"] == "passed"
+        assert {s for s, status in statuses.items() if status != "pending"} == {"dns"}
+
+
+async def test_a_password_file_on_the_command_line_reaches_the_tui_run_without_a_modal(tmp_path: Path) -> None:
+    app = _from_the_command_line(tmp_path, "--only", "provision", "--skip", "dns")
+    runner = app._runner
+    assert isinstance(runner, ScriptedRunner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert not isinstance(app.screen, SudoPasswordScreen)
+        await app.workers.wait_for_complete()
+        (run,) = runner.requests
+        assert run.only == {"provision"}
+        assert run.skip == {"dns"}
+        assert run.sudo_password is not None
+        assert run.sudo_password.reveal() == "pw-from-the-file"

@@ -1,10 +1,9 @@
-"""The headless printer: every event as plain lines, coloured on a terminal, for CI and scripts."""
+"""The headless printer: every event as plain lines, coloured on a terminal, for CI, scripts and asciicast."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from deploy_tui.cli.dns_view import answer_line
 from deploy_tui.core.commands import command_line
 from deploy_tui.core.events import (
     CommandFinished,
@@ -23,6 +22,14 @@ from deploy_tui.core.events import (
     TestStarted,
 )
 from deploy_tui.core.statuses import mark
+
+
+def answer_line(answer: DnsAnswer) -> str:
+    records = ",".join(answer.records) or "-"
+    ttl = f"ttl {answer.ttl}" if answer.ttl is not None else "ttl -"
+    latency = f"{answer.latency * 1000:.0f} ms" if answer.latency is not None else "-"
+    where = f" ({answer.location})" if answer.location else ""
+    return f"{answer.status:<13} {records:<20} {ttl:<9} {latency:>7}  {answer.resolver} {answer.address}{where}"
 
 
 class Printer:
