@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import shlex
+import shutil
 import socket
 import sys
 from collections.abc import Sequence
@@ -19,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deploy_tui.core.config import ConfigError, Site
+from deploy_tui.core.config import ConfigError, Site, TestsConfig
 from deploy_tui.core.engine import Engine, RunOutcome
 from deploy_tui.core.events import Event, Sink, fanout
-from deploy_tui.core.plan import Context, Options, Step, needs_sudo
+from deploy_tui.core.plan import Context, Options, SiteLayout, Step, TestRun, needs_sudo
 from deploy_tui.core.resolvers import DEFAULT_RESOLVERS, Resolver
 from deploy_tui.core.secrets import Redactor, Secret
 from deploy_tui.core.session import NoSession, Session
@@ -31,6 +33,7 @@ from deploy_tui.remote.known_hosts import HostKeyDecision, HostKeyPrompt, HostKe
 from deploy_tui.steps import default_plan
 
 if TYPE_CHECKING:
+    from deploy_tui.project import Project
     from deploy_tui.remote.ssh import SshTarget
 
 # The FTs run here with the server's settings, never with this machine's own.
@@ -64,6 +67,73 @@ def settle_address(site: Site, where: str = "") -> str:
 
 
 @dataclass(frozen=True)
+class Checkout:
+    """The reader's project as this run deploys it: read from the checkout, with deploy.toml's overrides."""
+
+    layout: SiteLayout
+    tests: TestRun
+    project: Project | None
+
+
+def read_checkout(site: Site, checkout: Path, tests: TestsConfig | None = None) -> Checkout:
+    """Read the checkout (as text, never importing it) into what the steps need; a bad override is one line."""
+    from deploy_tui.project import propose_env, read_project
+
+    tests = tests or TestsConfig()
+    try:
+        project = read_project(checkout, app_dir=site.app_dir or None, requirements=site.requirements or None)
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"sites.{site.name}: {error}") from None
+    if site.env:
+        env = site.env
+    else:
+        proposed = dict(propose_env(project).env)
+        if project.allowed_hosts.comma_split:
+            # A comma-separated list: every host the site answers to, not only the domain.
+            proposed = {k: "{allowed_hosts}" if v == "{domain}" else v for k, v in proposed.items()}
+        env = tuple(proposed.items())
+    layout = SiteLayout(
+        manage_py=project.manage_py or "manage.py",
+        requirements=project.requirements or "requirements.txt",
+        env=env,
+        collectstatic=project.static_root is not None,
+    )
+    return Checkout(layout, _test_run(project, checkout, tests), project)
+
+
+def _test_run(project: Project, checkout: Path, config: TestsConfig) -> TestRun:
+    """How the FTs run here: the project's command with the chosen Python, in the chosen browser."""
+    venv = checkout / ".venv" / "bin" / "python"
+    if config.python:
+        python, why = config.python, "[tests] python's"
+    elif venv.is_file():
+        python, why = str(venv), "the checkout's .venv"
+    else:
+        python, why = sys.executable, "deploy-tui's own"
+    fts = project.fts
+    command = config.command or (fts.command if fts else "")
+    if not command:
+        return TestRun(python=python, python_why=why)
+    words = shlex.split(command)
+    if words and words[0] in ("python", "python3"):
+        words[0] = python
+    runner = "pytest" if "pytest" in words else (fts.runner if fts else "django")
+    written_for = fts.browser if fts else "unknown"
+    browser = config.browser or (written_for if written_for in ("firefox", "chromium") else "")
+    # Firefox-written FTs run in Chromium when asked, or when this machine has no Firefox to give them.
+    no_firefox = not (shutil.which("geckodriver") and any(shutil.which(f) for f in ("firefox", "firefox-esr")))
+    as_chromium = written_for == "firefox" and (config.browser == "chromium" or (not config.browser and no_firefox))
+    return TestRun(
+        command=shlex.join(words),
+        python=python,
+        python_why=why,
+        runner=runner,
+        browser="chromium" if as_chromium else browser,
+        firefox_as_chromium=as_chromium,
+    )
+
+
+@dataclass(frozen=True)
 class RunRequest:
     """One run, whole: where, what of the plan, and with which secrets (never shown)."""
 
@@ -78,10 +148,11 @@ class RunRequest:
     dry_run: bool = False
     recording: Path | None = None  # None: a new file under runs_dir()
     plan: tuple[Step, ...] = ()  # (): the whole deployment
+    checkout: Checkout | None = None  # None: nothing was read (a describing request); a run reads the checkout
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return self.plan or self.default_steps()
+        return self.plan or tuple(default_plan(self.checkout.layout if self.checkout else None))
 
     @staticmethod
     def default_steps() -> tuple[Step, ...]:
@@ -111,6 +182,9 @@ class RunRequest:
             options=self.options,
             artifacts=artifacts,
             redactor=redactor or Redactor(),
+            layout=self.checkout.layout if self.checkout else SiteLayout(),
+            tests=self.checkout.tests if self.checkout else TestRun(),
+            project=self.checkout.project if self.checkout else None,
         )
 
 
@@ -123,9 +197,11 @@ def request_from_recording(events: Sequence[Event]) -> RunRequest | None:
         return None
     try:
         address = params.address or settle_address(params.site, "recording: site")
+        checkout = read_checkout(params.site, params.checkout) if params.checkout else None
     except ConfigError:
         return None
-    return RunRequest(site=params.site, address=address, resolvers=params.resolvers)
+    options = Options(checkout=params.checkout) if params.checkout else Options()
+    return RunRequest(site=params.site, address=address, resolvers=params.resolvers, options=options, checkout=checkout)
 
 
 def target_for(site: Site) -> SshTarget:

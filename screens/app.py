@@ -113,14 +113,21 @@ class DeployApp(App[int]):
 
     @on(SiteChosen)
     def _site_chosen(self, message: SiteChosen) -> None:
-        from deploy_tui.runner import settle_address
+        from deploy_tui.core.plan import Options
+        from deploy_tui.runner import read_checkout, settle_address
 
+        options = Options()
         try:
             address = settle_address(message.site)
+            checkout = read_checkout(message.site, options.checkout)
         except ConfigError as error:
             self.notify(str(error), severity="error", timeout=10)
             return
-        self._walkthrough(RunRequest(site=message.site, address=address, resolvers=message.resolvers))
+        self._walkthrough(
+            RunRequest(
+                site=message.site, address=address, resolvers=message.resolvers, options=options, checkout=checkout
+            )
+        )
 
     def feed(self, event: Event) -> None:
         """The run's sink: the walkthrough renders it, even under a modal."""

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, R
 
 from deploy_tui.core.config import CHECKS, ConfigError, Site, dumps, make_site
 from deploy_tui.core.resolvers import ResolverInputError, resolvers_from_config
+from deploy_tui.project import GitOrigin, git_origin
 from screens.messages import SiteChosen
 
 FIELDS = (
@@ -37,16 +38,19 @@ class SetupScreen(Screen[None]):
         Binding("escape", "app.quit", "Quit", id="setup.quit"),
     ]
 
-    def __init__(self, config_path: Path, site_name: str = "staging") -> None:
+    def __init__(self, config_path: Path, site_name: str = "staging", checkout: Path | None = None) -> None:
         super().__init__()
         self.config_path = config_path
         self.site_name = site_name
+        self.checkout = checkout or Path.cwd()
         self._data: dict[str, Any] = {}
+        self._origin: GitOrigin | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="form"):
             yield Static(f"Settings of the site, saved in [b]{self.config_path}[/b]", id="where")
+            yield Static("", id="project")
             with RadioSet(id="which"):
                 yield RadioButton("staging", value=self.site_name == "staging", id="staging")
                 yield RadioButton("live", value=self.site_name == "live", id="live")
@@ -67,13 +71,17 @@ class SetupScreen(Screen[None]):
                 self._data = tomllib.loads(self.config_path.read_text())
             except tomllib.TOMLDecodeError as error:
                 self.notify(f"{self.config_path}: {error}", severity="error")
+        self._origin = git_origin(self.checkout)
         self._load(self.site_name)
+        self.query_one("#project", Static).update(_project_summary(self.checkout))
 
     def _load(self, name: str) -> None:
         self.site_name = name
         values = self._data.get("sites", {}).get(name, {})
+        # What the checkout says, where deploy.toml says nothing: where it is pushed, the branch it is on.
+        found = {"repo": self._origin.url, "branch": self._origin.branch} if self._origin else {}
         for key, _, _ in FIELDS:
-            value = values.get(key, "main" if key == "branch" else "")
+            value = values.get(key) or found.get(key) or ("main" if key == "branch" else "")
             self.query_one(f"#field-{key}", Input).value = str(value)
 
     @on(RadioSet.Changed, "#which")
@@ -140,3 +148,25 @@ class SetupScreen(Screen[None]):
             self.notify(str(error), severity="error", timeout=10)
             return
         self.post_message(SiteChosen(site, resolvers))
+
+
+def _project_summary(checkout: Path) -> str:
+    """What the preflight will find in the checkout, in a few lines of Rich markup (read, never run)."""
+    from rich.markup import escape
+
+    from deploy_tui.project import read_project
+
+    where = "this directory" if checkout.resolve() == Path.cwd().resolve() else escape(str(checkout))
+    try:
+        project = read_project(checkout)
+    except (OSError, ValueError) as error:
+        return f"[b]Your project[/b] ({where}): cannot be read ({escape(str(error))})"
+    pin = project.django_pin.describe() if project.django_pin else "not pinned"
+    fts = project.fts.command if project.fts else "none found"
+    lines = [
+        f"[b]Your project[/b] in {where}, as the preflight will find it",
+        f"  manage.py: {escape(project.manage_py or 'not found')}   requirements: "
+        f"{escape(project.requirements or 'none')}   Django: {escape(pin)}",
+        f"  functional tests: {escape(fts)}",
+    ]
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, ListView
 
 from deploy_tui.core.commands import command_line
 from deploy_tui.core.events import (
+    CheckResult,
     CommandFinished,
     CommandStarted,
     Diagnosis,
@@ -152,6 +153,8 @@ class WalkthroughScreen(Screen[None]):
                 self._pane(step).dns(event)
             elif isinstance(event, ProbeResult):
                 self._pane(step).probe(event)
+            elif isinstance(event, CheckResult):
+                self._pane(step).check(event)
             elif isinstance(event, TestStarted | TestFinished):
                 self._pane(step).test(event)
             elif isinstance(event, Diagnosis):

@@ -377,3 +377,18 @@ def test_d10_not_for_a_failing_pip_install() -> None:
         ("ERROR: Could not find a version that satisfies the requirement Django==9.9 (from versions: none)",),
     )
     assert diagnose("venv", failure) is None
+
+
+def test_an_old_django_on_a_new_python_names_both_and_the_ways_out() -> None:
+    text = (
+        '  File "/home/elspeth/sites/x/.venv/lib/python3.11/site-packages/django/db/models/sql/query.py", line 11',
+        "    from collections import Counter, Iterator, Mapping, OrderedDict",
+        "ImportError: cannot import name 'Iterator' from 'collections' (/usr/lib/python3.11/collections/__init__.py)",
+    )
+    d = diagnose("migrate", failed("manage.py migrate: exit status 1", text))
+    assert d is not None
+    assert d.code == "P3"
+    assert "Iterator" in d.cause
+    assert "5.2 LTS" in d.fix
+    assert any("ImportError" in line for line in d.evidence)
+    assert diagnose("migrate", failed("x", ("ImportError: cannot import name 'abc' from 'mymodule'",))) is None

@@ -42,6 +42,9 @@ SAMPLES: list[Event] = [
         latency=0.01,
     ),
     events.ProbeResult(step="smoke", url="http://x/", vantage="outside", status=200, title="To-Do lists", error=""),
+    events.CheckResult(
+        step="preflight", item="Django", found="5.2.19 (Django 5.2 LTS supports Python 3.11)", verdict="ok"
+    ),
     events.TestStarted(step="fts", name="test_layout"),
     events.TestFinished(
         step="fts",

@@ -68,7 +68,17 @@ def test_the_recorder_writes_an_index_that_jumps_straight_to_a_step(tmp_path: Pa
     index = load_index(path)
     assert index.size == path.stat().st_size
     assert index.status == "failed"
-    assert set(index.steps) == {"dns", "provision", "source", "venv", "migrate", "devserver", "smoke"}
+    assert set(index.steps) == {
+        "preflight",
+        "dns",
+        "provision",
+        "source",
+        "venv",
+        "static",
+        "migrate",
+        "devserver",
+        "smoke",
+    }
     recording = RecordingFile(path)
     (smoke_span,) = (i for i, span in enumerate(recording.spans) if span.step == "smoke")
     smoke = recording.read(smoke_span)
@@ -108,7 +118,7 @@ def test_a_file_player_starts_from_the_skeleton_and_reads_a_step_when_it_gets_th
     assert [e.lines[0] for e in dns if isinstance(e, ev.Output)] == ["dns line 0"]
     assert player.output_of("dns") is None  # read once
     # Once every step has been shown, the player holds the whole recording, in order.
-    for step in ("provision", "source", "venv", "migrate"):
+    for step in ("preflight", "provision", "source", "venv", "static", "migrate"):
         assert player.output_of(step) is not None
     assert [e.kind for e in player.events] == [e.kind for e in read_recording(path).events]
 

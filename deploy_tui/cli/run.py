@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,22 +15,32 @@ SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
 
 
 def _run_request(
-    args: argparse.Namespace, site: Any, resolvers: Any, password_file: Path | None, ask_password: bool = True
+    args: argparse.Namespace,
+    site: Any,
+    resolvers: Any,
+    password_file: Path | None,
+    ask_password: bool = True,
+    tests: Any = None,
 ) -> Any:
-    """The run the command line asks for; the sudo password read now when a step will need it."""
+    """The run the command line asks for: the checkout read, the sudo password read now when a step needs it."""
     from deploy_tui.core.config import ConfigError
-    from deploy_tui.runner import RunRequest, read_password, settle_address
+    from deploy_tui.runner import RunRequest, read_checkout, read_password, settle_address
     from deploy_tui.steps import Options
 
+    checkout = (args.checkout or Path.cwd()).resolve()
+    if not checkout.is_dir():
+        raise UsageError(f"--checkout {args.checkout}: no such directory; give your project's checkout")
     try:
         address = settle_address(site)
+        project = read_checkout(site, checkout, tests)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     request = RunRequest(
         site=site,
         address=address,
         resolvers=resolvers or (),
-        options=Options(allow_unpropagated=args.allow_unpropagated, checkout=args.checkout.resolve()),
+        options=Options(allow_unpropagated=args.allow_unpropagated, checkout=checkout),
+        checkout=project,
         only=frozenset(args.only),
         skip=frozenset(args.skip),
         force=frozenset(args.force),
@@ -93,7 +104,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     headless = _headless(args)
     # The TUI asks in its own modal when a step needs it; headless asks on the terminal now.
-    request = _run_request(args, site, config.resolvers, args.sudo_password_file, ask_password=headless)
+    request = _run_request(
+        args, site, config.resolvers, args.sudo_password_file, ask_password=headless, tests=config.tests
+    )
     return _execute(request, headless)
 
 
@@ -110,6 +123,10 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     path, site, resolvers = write_demo_config(box, sandbox.config.state_dir)
     print(f"deploy-tui demo: deploying {site.domain} to {site.user}@{site.host}:{site.port} ({path})")
+    args.checkout = args.checkout or CHECKOUT  # the demo deploys this repository's own superlists
+    from deploy_tui.sandbox.host import trust_for_root
+
+    os.environ.update(trust_for_root(sandbox.config.state_dir, Path(box.repo_url)))
     code = _execute(_run_request(args, site, resolvers, box.sudo_password_file), _headless(args), autostart=True)
     if code == 0 and not args.dry_run:
         print(
@@ -151,8 +168,8 @@ def _plan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkout",
         type=Path,
-        default=CHECKOUT,
-        help="the site's checkout on this machine, with functional_tests/ (default: this one)",
+        help="your project's checkout on this machine, read (never run) to learn its shape, and where its "
+        "functional tests run (default: the current directory; for demo, deploy-tui's own superlists)",
     )
     parser.add_argument(
         "--headless", action="store_true", help="plain line output, no TUI (also when not on a terminal)"

@@ -57,6 +57,9 @@ class Site:
     known_hosts: str = ""
     address: str = ""  # the IPv4 the domain must resolve to; "" means host, when host is an address
     allowed_hosts: tuple[str, ...] = ()  # () means (domain,)
+    app_dir: str = ""  # where manage.py is, relative to the repo; "" means found in the checkout
+    requirements: str = ""  # the requirements file, relative to the repo; "" means found in the checkout
+    env: tuple[tuple[str, str], ...] = ()  # [sites.NAME.env]; () means proposed from the settings
 
     @property
     def directory(self) -> str:
@@ -68,10 +71,21 @@ class Site:
 
 
 @dataclass(frozen=True)
+class TestsConfig:
+    """[tests]: how the site's functional tests run on this machine; "" means detected."""
+
+    __test__ = False  # not a test class for pytest to collect
+    command: str = ""  # e.g. "python src/manage.py test src/functional_tests"; python is replaced by `python`
+    python: str = ""  # the interpreter; "" means the checkout's .venv/bin/python, else deploy-tui's own
+    browser: str = ""  # "firefox", "chromium", or "" for what the FTs call (Firefox runs as Chromium here if need be)
+
+
+@dataclass(frozen=True)
 class Config:
     sites: dict[str, Site]
     resolvers: tuple[Resolver, ...] | None = None
     source: str = "deploy.toml"
+    tests: TestsConfig = field(default_factory=TestsConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def site(self, name: str) -> Site:
@@ -106,9 +120,11 @@ def load(path: Path, overrides: dict[str, Any] | None = None, site: str | None =
 
 
 def from_dict(data: dict[str, Any], source: str, overrides: dict[str, Any], only: str | None = None) -> Config:
-    unknown = set(data) - {"defaults", "sites", "dns"}
+    unknown = set(data) - {"defaults", "sites", "dns", "tests"}
     if unknown:
-        raise ConfigError(f"{source}: unknown table {sorted(unknown)[0]!r}: use [defaults], [sites.NAME], [dns]")
+        raise ConfigError(
+            f"{source}: unknown table {sorted(unknown)[0]!r}: use [defaults], [sites.NAME], [dns], [tests]"
+        )
     defaults = _table(data.get("defaults", {}), f"{source}: [defaults]")
     sites_data = _table(data.get("sites", {}), f"{source}: [sites]")
     if not sites_data:
@@ -126,7 +142,20 @@ def from_dict(data: dict[str, Any], source: str, overrides: dict[str, Any], only
         resolvers = resolvers_from_config(data, source)
     except ResolverInputError as error:
         raise ConfigError(str(error)) from None
-    return Config(sites, resolvers, source)
+    return Config(sites, resolvers, source, tests_from(data.get("tests", {}), f"{source}: tests"))
+
+
+def tests_from(value: Any, where: str) -> TestsConfig:
+    table = _table(value, f"{where.rsplit(': ', 1)[0]}: [tests]")
+    unknown = set(table) - {"command", "python", "browser"}
+    if unknown:
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key; the keys are browser, command, python")
+    values = {key: _str(table[key], f"{where}.{key}") for key in table}
+    if values.get("browser", "") not in ("", "firefox", "chromium"):
+        raise ConfigError(f'{where}.browser = {values["browser"]!r}: use "firefox" or "chromium"')
+    if "command" in values and not values["command"].strip():
+        raise ConfigError(f"{where}.command is empty: give the command, or leave it out to have it detected")
+    return TestsConfig(**values)
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
@@ -252,6 +281,42 @@ def _ipv4(value: Any, where: str) -> str:
         raise ConfigError(f"{where} = {text!r}: must be the IPv4 address the domain should point at") from None
 
 
+def _relative(value: Any, where: str) -> str:
+    text = _str(value, where).strip().rstrip("/")
+    parts = text.split("/")
+    if not text or text.startswith(("/", "~")) or ".." in parts or not _SAFE_PATH.match(text):
+        raise ConfigError(
+            f"{where} = {text!r}: give a path inside the repository, like \"src\", with no spaces, quotes or '..'"
+        )
+    return "" if text == "." else text
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PLACEHOLDERS = ("domain", "allowed_hosts", "secret_key", "db_path")
+
+
+def _env(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where} must be a table of NAME = "value", like DJANGO_ALLOWED_HOST = "{{domain}}"')
+    pairs = []
+    for name, raw in value.items():
+        if not _ENV_NAME.match(name):
+            raise ConfigError(f"{where}.{name}: not an environment variable name (letters, digits and _)")
+        if isinstance(raw, bool):
+            raw = "1" if raw else "0"
+        elif isinstance(raw, int):
+            raw = str(raw)
+        text = _str(raw, f"{where}.{name}")
+        for field_name in re.findall(r"{([^{}]*)}", text):
+            if field_name not in PLACEHOLDERS:
+                known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                raise ConfigError(f"{where}.{name} = {text!r}: unknown placeholder {{{field_name}}}; use {known}")
+        if re.sub(r"{[a-z_]+}", "", text).count("{") or re.sub(r"{[a-z_]+}", "", text).count("}"):
+            raise ConfigError(f"{where}.{name} = {text!r}: a brace that is not a placeholder")
+        pairs.append((name, text))
+    return tuple(pairs)
+
+
 def _hosts(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(f'{where} = {value!r}: must be a list of domains, like ["superlists.example.com"]')
@@ -271,4 +336,7 @@ CHECKS = {
     "known_hosts": _known_hosts,
     "address": _ipv4,
     "allowed_hosts": _hosts,
+    "app_dir": _relative,
+    "requirements": _relative,
+    "env": _env,
 }

@@ -208,3 +208,22 @@ def no_python_venv_module(step: str, failure: StepFailed, text: str) -> Diagnosi
         fix="sudo apt install python3-venv (the provision step), then retry.",
         evidence=_evidence(failure, r"ensurepip|venv|not found"),
     )
+
+
+@rule
+def django_too_old_for_python(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
+    # Django 1.11 (and older) on Python 3.10+, at the first manage.py command:
+    # "ImportError: cannot import name 'Iterator' from 'collections' (/usr/lib/python3.11/collections/__init__.py)"
+    found = re.search(r"cannot import name '(\w+)' from 'collections'", text)
+    if not found:
+        return None
+    return Diagnosis(
+        step=step,
+        code="P3",
+        cause=f"The Django your requirements pin is older than the server's Python: it imports {found[1]} from "
+        "collections, which Python 3.10 moved to collections.abc. Django 1.11 supports Python up to 3.7.",
+        fix="Pin a Django that supports the server's Python (Django 4.2 LTS or 5.2 LTS, following the release "
+        "notes in between), or deploy to a server with the Python your Django supports; the preflight step "
+        "(Your project) checks this before anything is installed.",
+        evidence=_evidence(failure, r"collections|ImportError"),
+    )

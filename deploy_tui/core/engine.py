@@ -41,6 +41,7 @@ def run_params(ctx: Context) -> str:
         {
             "site": dataclasses.asdict(ctx.site),
             "address": ctx.address,
+            "checkout": str(ctx.options.checkout),
             "resolvers": [dataclasses.asdict(r) for r in ctx.resolvers],
         }
     )
@@ -130,7 +131,7 @@ class Engine:
             finish("cancelled")
             raise
         except StepFailed as failure:
-            diagnosis = diagnose(step.id, failure)
+            diagnosis = None if failure.facts.diagnosed else diagnose(step.id, failure)
             if diagnosis is not None:
                 outcome.diagnoses.append(diagnosis)
                 emit(diagnosis)

@@ -172,6 +172,15 @@ class ProbeResult(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CheckResult(Event):
+    """One thing the preflight looked at in the reader's project: what it found, and its verdict."""
+
+    item: str  # "Django", "requirements", "ALLOWED_HOSTS", ...
+    found: str
+    verdict: str  # "ok", "warning", "problem"
+
+
+@dataclass(frozen=True, kw_only=True)
 class TestStarted(Event):
     __test__: ClassVar[bool] = False  # a functional test's start, not a test for pytest to collect
     name: str

@@ -41,6 +41,7 @@ class Facts:
     database: Probe | None = None
     repo: str = ""
     branch: str = ""
+    diagnosed: bool = False  # the step already said what is wrong, as diagnoses of its own
 
 
 class StepFailed(Exception):

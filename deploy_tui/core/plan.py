@@ -20,8 +20,9 @@ from deploy_tui.core.events import Sink
 from deploy_tui.core.resolvers import Resolver
 from deploy_tui.core.secrets import Redactor
 from deploy_tui.core.session import NoSession, Session
+from deploy_tui.project import Project
 
-Results = Literal["", "dns", "probes", "tests"]
+Results = Literal["", "checks", "dns", "probes", "tests"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,29 @@ class Options:
     apt_lock_timeout: int = 60  # seconds apt waits for another apt or dpkg to let go of its lock
     start_timeout: float = 20.0  # seconds the dev server gets to start listening
     checkout: Path = field(default_factory=Path.cwd)  # the site's checkout on this machine (its FTs)
+
+
+@dataclass(frozen=True)
+class SiteLayout:
+    """The site's repository as the steps run it: found in the checkout, or as deploy.toml says."""
+
+    manage_py: str = "manage.py"  # relative to the repository's root
+    requirements: str = "requirements.txt"
+    env: tuple[tuple[str, str], ...] = ()  # the site's environment, placeholders not yet filled
+    collectstatic: bool = False  # the settings set STATIC_ROOT
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """How the site's functional tests run on this machine."""
+
+    __test__ = False  # not a test class for pytest to collect
+    command: str = ""  # shell words, run from the checkout; "" when the checkout has no FTs
+    python: str = ""
+    python_why: str = ""  # "the checkout's .venv" or "deploy-tui's own"
+    runner: str = "pytest"  # "pytest" or "django" (manage.py test)
+    browser: str = ""  # "chromium", "firefox", or "" (the FTs' own choice)
+    firefox_as_chromium: bool = False  # Firefox-written FTs run in Chromium through the shim
 
 
 @dataclass
@@ -45,6 +69,9 @@ class Context:
     resolvers: tuple[Resolver, ...] = ()
     options: Options = field(default_factory=Options)
     artifacts: Path | None = None  # where this run's failed FTs leave screenshots
+    layout: SiteLayout = field(default_factory=SiteLayout)
+    tests: TestRun = field(default_factory=TestRun)
+    project: Project | None = None  # the checkout, read: what the preflight checks
     redactor: Redactor = field(default_factory=Redactor)  # secrets a step learns are masked from then on
 
 

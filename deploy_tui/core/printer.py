@@ -6,6 +6,7 @@ from typing import TextIO
 
 from deploy_tui.core.commands import command_line
 from deploy_tui.core.events import (
+    CheckResult,
     CommandFinished,
     CommandStarted,
     Diagnosis,
@@ -71,6 +72,8 @@ class Printer:
         elif isinstance(event, ProbeResult):
             answer = f"{event.status} {event.title!r}" if event.status else event.error
             self._say(f"  {event.vantage:<7} {event.url} -> {answer}")
+        elif isinstance(event, CheckResult):
+            self._say("  " + self._marked(event.verdict, f"{event.item}: {event.found}"))
         elif isinstance(event, TestStarted):
             self._say(f"  … {event.name}")
         elif isinstance(event, TestFinished):

@@ -45,6 +45,10 @@ MARKS: dict[str, Mark] = {
     "cancelled": Mark("!", "yellow"),
     "planned": Mark("·", "cyan"),
     "queued": Mark("·", "dim"),
+    # A preflight check's verdict.
+    "ok": Mark("✓", "green"),
+    "warning": Mark("!", "yellow", bold=True),
+    "problem": Mark("✗", "red", bold=True),
     # A resolver's answer (the DNS table).
     "match": Mark("✓", "green"),
     "stale": Mark("✗", "red", bold=True),

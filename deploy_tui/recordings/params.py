@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deploy_tui.core.config import ConfigError, Site, make_site
@@ -17,6 +18,7 @@ class RunParams:
     site: Site
     resolvers: tuple[Resolver, ...]
     address: str  # "" in recordings made before it was recorded
+    checkout: Path | None = None  # the checkout the run read the project from
 
 
 def params_of(events: Sequence[Event]) -> RunParams | None:
@@ -31,9 +33,12 @@ def params_of(events: Sequence[Event]) -> RunParams | None:
         values = {k: v for k, v in raw.items() if v not in ("", None, [], ())}
         if "allowed_hosts" in values:
             values["allowed_hosts"] = list(values["allowed_hosts"])
+        if "env" in values:
+            values["env"] = dict(values["env"])
         site = make_site(name, values, "recording")
         resolvers = tuple(Resolver(**r) for r in data.get("resolvers", ()))
         address = str(data.get("address", ""))
+        checkout = Path(data["checkout"]) if isinstance(data.get("checkout"), str) else None
     except (ValueError, KeyError, TypeError, ConfigError):
         return None
-    return RunParams(site, resolvers, address)
+    return RunParams(site, resolvers, address, checkout)

@@ -16,6 +16,19 @@ SUDO_GROUP = "sudo"
 GIT_TRUST_ALL = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"}
 
 
+def trust_for_root(state_dir: Path, bare: Path) -> dict[str, str]:
+    """An environment in which root's git trusts the box user's bare repo (and keeps root's own settings).
+
+    git refuses a repository another user owns ("detected dubious ownership"), and clears
+    command-line config for the upload-pack it starts on a local path: a global config file
+    naming the one repo is what reaches both. Asking the repo what is pushed (the preflight)
+    needs it when the checkout's owner is not the box user, as in the demo.
+    """
+    config = state_dir / "gitconfig"
+    config.write_text(f"[include]\n\tpath = ~/.gitconfig\n[safe]\n\tdirectory = {bare}\n")
+    return {"GIT_CONFIG_GLOBAL": str(config)}
+
+
 def user_exists(user: str) -> bool:
     try:
         pwd.getpwnam(user)

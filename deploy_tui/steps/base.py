@@ -7,6 +7,7 @@ the command's last lines as evidence.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable
 
@@ -14,8 +15,25 @@ from deploy_tui.core.commands import Command, CommandResult, LineHook, Shell, St
 from deploy_tui.core.config import Site
 from deploy_tui.core.failure import Facts, StepFailed
 from deploy_tui.core.plan import Context, Options, Step
+from deploy_tui.core.secrets import Secret
 
-__all__ = ["Context", "Options", "Step", "StepFailed", "in_site", "must", "run", "site_dir"]
+__all__ = [
+    "KEY",
+    "Context",
+    "Options",
+    "Step",
+    "StepFailed",
+    "in_site",
+    "keep_secret_key",
+    "manage",
+    "must",
+    "run",
+    "site_dir",
+    "site_env",
+]
+
+KEY = ".secret_key"  # the site's SECRET_KEY, made once on the server (0600) and never shown
+_PLACEHOLDER = re.compile(r"({[a-z_]+})")
 
 
 def site_dir(site: Site) -> str:
@@ -30,6 +48,49 @@ def in_site(
 ) -> StepCommand:
     """A command run from the site directory."""
     return StepCommand(command, what=what, cwd=site_dir(site), timeout=timeout, note=note)
+
+
+def _filled(template: str, ctx: Context) -> str:
+    """One env value as a shell word: literal text quoted, placeholders filled on the server where they live."""
+    words = []
+    for piece in _PLACEHOLDER.split(template):
+        if piece == "{domain}":
+            words.append(shlex.quote(ctx.site.domain))
+        elif piece == "{allowed_hosts}":
+            words.append(shlex.quote(",".join(ctx.site.hosts_allowed)))
+        elif piece == "{secret_key}":
+            # Read from its file by the remote shell: the key's value is never in a command line.
+            words.append(f'"$(cat {KEY} 2>/dev/null)"')
+        elif piece == "{db_path}":
+            words.append('"$PWD"/db.sqlite3')  # beside the code, untracked: a redeploy keeps it
+        elif piece:
+            words.append(shlex.quote(piece))
+    return "".join(words) or "''"
+
+
+def site_env(ctx: Context) -> str:
+    """The site's environment as assignments before a command: NAME=value ..."""
+    return " ".join(f"{name}={_filled(value, ctx)}" for name, value in ctx.layout.env)
+
+
+def manage(ctx: Context, args: str) -> str:
+    """A manage.py command run with the venv's Python and the site's environment, from the site directory."""
+    env = site_env(ctx)
+    return f"{env + ' ' if env else ''}.venv/bin/python {shlex.quote(ctx.layout.manage_py)} {args}"
+
+
+async def keep_secret_key(ctx: Context, step: Step, *, create: bool) -> None:
+    """The site's SECRET_KEY, made once on the server when create is set, is masked from now on."""
+    if not any("{secret_key}" in value for _, value in ctx.layout.env):
+        return
+    make = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
+    script = f"(test -s {KEY} || ({make})) && cat {KEY}" if create else f"cat {KEY} 2>/dev/null || true"
+    found = await run(ctx, step, in_site(ctx.site, Shell(script)), secret_output=True)
+    key = found.captured.strip()
+    if key:
+        ctx.redactor.add(Secret(key))
+    elif create:
+        raise StepFailed(f"could not make the site's secret key ({ctx.site.directory}/{KEY})", found.stderr_tail)
 
 
 async def run(

@@ -7,26 +7,24 @@ redeploy that changed the code, the requirements or the settings restarts it.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 
 from deploy_tui.core.commands import Shell, StepCommand, stop_group_script
 from deploy_tui.core.failure import Facts
-from deploy_tui.core.secrets import Secret
-from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
+from deploy_tui.steps.base import Context, Step, StepFailed, in_site, keep_secret_key, must, run, site_env
 
-PID, LOG, STAMP, KEY = "runserver.pid", "runserver.log", "runserver.stamp", ".secret_key"
-
-
-def _env(ctx: Context) -> str:
-    # The key is read from its 0600 file by the remote shell: its value is never in a command line.
-    return f'DJANGO_ALLOWED_HOSTS={shlex.quote(",".join(ctx.site.hosts_allowed))} DJANGO_SECRET_KEY="$(cat {KEY})"'
+PID, LOG, STAMP = "runserver.pid", "runserver.log", "runserver.stamp"
 
 
 def _stamp_script(ctx: Context) -> str:
-    """Prints what the server would be started from now: commit, requirements, settings, port."""
+    """Prints what the server would be started from now: commit, requirements, environment, port."""
+    requirements = shlex.quote(ctx.layout.requirements)
+    # The environment as written (placeholders unfilled, the key never), plus what the placeholders stand for.
+    env = hashlib.sha256(repr((ctx.layout.env, ctx.site.domain, ctx.site.hosts_allowed)).encode()).hexdigest()[:16]
     return (
-        f'printf \'%s %s %s %s\\n\' "$(git rev-parse HEAD)" "$(sha256sum < requirements.txt | cut -c1-16)" '
-        f"{shlex.quote(','.join(ctx.site.hosts_allowed))} {ctx.site.app_port}"
+        f'printf \'%s %s %s %s\\n\' "$(git rev-parse HEAD)" "$(sha256sum < {requirements} | cut -c1-16)" '
+        f"{env} {ctx.site.app_port}"
     )
 
 
@@ -51,13 +49,13 @@ class DevServerStep(Step):
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         site, port = ctx.site, ctx.site.app_port
-        make_key = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
         bind = "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         # setsid: a session of its own, so stopping it is one signal to its group.
         stop = stop_group_script('"$pid"', 5.0)
-        server = f"{_env(ctx)} setsid .venv/bin/python manage.py runserver --noreload 0.0.0.0:{port}"
+        env = site_env(ctx)
+        runserver = f"{env + ' ' if env else ''}setsid .venv/bin/python {shlex.quote(ctx.layout.manage_py)} runserver"
+        server = f"{runserver} --noreload 0.0.0.0:{port}"
         return (
-            in_site(site, Shell(f"(test -s {KEY} || ({make_key})) && cat {KEY}"), "make the site's secret key"),
             in_site(
                 site,
                 Shell(f"if {_alive_script()}; then {stop}; fi; rm -f {PID}; true"),
@@ -84,23 +82,14 @@ class DevServerStep(Step):
         )
 
     async def check(self, ctx: Context) -> bool:
-        found = await run(ctx, self, in_site(ctx.site, Shell(f"cat {KEY} 2>/dev/null || true")), secret_output=True)
-        self._keep_secret(ctx, found.captured)
+        await keep_secret_key(ctx, self, create=False)
         current = in_site(ctx.site, Shell(f"{_alive_script()} && {_stamp_script(ctx)} | cmp -s - {STAMP}"))
         return (await run(ctx, self, current)).ok
 
-    def _keep_secret(self, ctx: Context, key: str) -> bool:
-        """The site's SECRET_KEY is masked in everything shown from the moment it is known."""
-        if key.strip():
-            ctx.redactor.add(Secret(key.strip()))
-        return bool(key.strip())
-
     async def apply(self, ctx: Context) -> str:
         site, port = ctx.site, ctx.site.app_port
-        make_key, stop, port_free, start, wait = self.commands(ctx)
-        found = await run(ctx, self, make_key, secret_output=True)
-        if not found.ok or not self._keep_secret(ctx, found.captured):
-            raise StepFailed(f"could not make the site's secret key ({site.directory}/{KEY})", found.stderr_tail)
+        stop, port_free, start, wait = self.commands(ctx)
+        await keep_secret_key(ctx, self, create=True)
         await run(ctx, self, stop)
         free = await run(ctx, self, port_free)
         if not free.ok:

@@ -1,15 +1,25 @@
-"""Step 7b: the site's functional tests, run from this machine in headless Chromium against the server."""
+"""Step: the site's own functional tests, run from this machine against the server, each shown on the board.
+
+They run the project's own way (its command, its Python), with STAGING_SERVER and
+TEST_SERVER naming the server, so either edition's FTs find it. The FT shim goes
+first on their PYTHONPATH: it reports each test as it starts and ends, and, when
+asked, runs Firefox-written FTs unchanged in headless Chromium with the domain
+pinned to the server's address. Nothing in the reader's files changes.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
-import sys
+from pathlib import Path
 
 from deploy_tui.core.commands import Shell, StepCommand
 from deploy_tui.core.events import Output, TestFinished, TestStarted
-from deploy_tui.fts_plugin import MARK
 from deploy_tui.steps.base import Context, Step, StepFailed, run
+
+MARK = "\x1edeploy-tui-test "  # the shim's per-test report lines start with it
+SHIM = Path(__file__).resolve().parent.parent / "fts_shim"
 
 
 class FunctionalTestsStep(Step):
@@ -19,39 +29,60 @@ class FunctionalTestsStep(Step):
     results = "tests"
     guide = (
         "The functional tests drive a real browser through the site like a user would, against the "
-        "server itself (STAGING_SERVER), with the domain pinned to the server's address so they can "
-        "run before DNS has caught up. When they pass, the deployment works."
+        "server itself (STAGING_SERVER and TEST_SERVER name it), with the domain pinned to the server's "
+        "address so they can run before DNS has caught up. They are your own tests, run your own way; "
+        "Firefox-written ones can run unchanged in headless Chromium. When they pass, the deployment works."
     )
 
     def _env(self, ctx: Context) -> dict[str, str]:
-        s = ctx.site
-        env = {"STAGING_SERVER": f"{s.domain}:{s.app_port}", "STAGING_RESOLVE": f"{s.domain}:{ctx.address}"}
+        s, tests = ctx.site, ctx.tests
+        server = f"{s.domain}:{s.app_port}"
+        pin = f"{s.domain}:{ctx.address}"
+        env = {
+            "STAGING_SERVER": server,
+            "TEST_SERVER": server,
+            "STAGING_RESOLVE": pin,  # this repo's own FTs pin the name themselves
+            "DEPLOY_TUI_RESOLVE": pin,
+            "DEPLOY_TUI_TEST_MARKS": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(SHIM), os.environ.get("PYTHONPATH", "")))),
+        }
+        if tests.runner == "pytest":
+            env["PYTEST_PLUGINS"] = "deploy_tui_pytest"
+        if tests.firefox_as_chromium:
+            env["DEPLOY_TUI_BROWSER"] = "chromium"
+        elif tests.browser == "firefox":
+            env["MOZ_HEADLESS"] = "1"
         if ctx.artifacts is not None:
             env["FT_ARTIFACTS_DIR"] = str(ctx.artifacts)
         return env
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
+        if not ctx.tests.command:
+            return ()
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self._env(ctx).items())
-        argv = [sys.executable, "-m", "pytest", "-p", "deploy_tui.fts_plugin", "-q", "--no-header"]
-        argv += ["-p", "no:cacheprovider", "functional_tests"]
         return (
             StepCommand(
-                Shell(f"{env} {shlex.join(argv)}"),
+                Shell(f"{env} {ctx.tests.command}"),
                 "functional tests",
                 cwd=shlex.quote(str(ctx.options.checkout)),
                 here=True,
+                note=f"with {ctx.tests.python_why} Python",
             ),
         )
 
     async def apply(self, ctx: Context) -> str:
-        checkout = ctx.options.checkout
-        if not (checkout / "functional_tests").is_dir():
-            raise StepFailed(f"no functional_tests/ in {checkout}: run deploy-tui from the site's checkout", ())
-        (tests,) = self.commands(ctx)
+        commands = self.commands(ctx)
+        if not commands:
+            raise StepFailed(
+                f"no functional tests found in {ctx.options.checkout}: run deploy-tui from the site's checkout, "
+                "or set [tests] command in deploy.toml",
+                (),
+            )
+        (tests,) = commands
         results: list[TestFinished] = []
 
         def on_line(stream: str, line: str) -> None:
-            # pytest's progress dots share the line with the plugin's marks.
+            # Progress dots (pytest's, unittest's) can share the line with a mark.
             before, mark, data = line.partition(MARK)
             if not mark:
                 return
@@ -70,7 +101,7 @@ class FunctionalTestsStep(Step):
         evidence = tuple(f"{r.name}: {r.outcome}: {(r.traceback.strip().splitlines() or [''])[-1]}" for r in failed)
         evidence = evidence or result.stdout_tail[-10:] + result.stderr_tail[-10:]
         raise StepFailed(
-            f"{len(failed)} of {len(results)} functional tests failed (pytest exit {result.exit_status})", evidence
+            f"{len(failed)} of {len(results)} functional tests failed (exit status {result.exit_status})", evidence
         )
 
     def _test_event(self, data: dict[str, object]) -> TestStarted | TestFinished:
@@ -87,6 +118,6 @@ class FunctionalTestsStep(Step):
 
 
 def _progress_only(text: str) -> bool:
-    """pytest's per-test progress marks (".", "F", "[100%]"): the events already say it better."""
+    """Per-test progress marks (".", "F", "[100%]"): the board already says it better."""
     stripped = text.strip()
     return bool(stripped) and (not stripped.strip(".FEsxX") or (stripped.startswith("[") and stripped.endswith("%]")))

@@ -1,11 +1,9 @@
-"""Step 5: the database schema, made current with Django's migrations."""
+"""Step: the database schema, made current with Django's migrations."""
 
 from __future__ import annotations
 
 from deploy_tui.core.commands import Shell, StepCommand
-from deploy_tui.steps.base import Context, Step, in_site, must, run
-
-MIGRATE = ".venv/bin/python manage.py migrate --noinput"
+from deploy_tui.steps.base import Context, Step, in_site, keep_secret_key, manage, must, run
 
 
 class MigrateStep(Step):
@@ -14,17 +12,19 @@ class MigrateStep(Step):
     guide = (
         "Django builds the database tables from the migrations in the code. A fresh server has an "
         "empty database: without this step the first page that touches it fails with 'no such table'. "
-        "Running it again is harmless: only new migrations are applied."
+        "Running it again is harmless: only new migrations are applied. It runs with the site's "
+        "environment, so it migrates the database the server will use."
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
-        return (in_site(ctx.site, Shell(MIGRATE), "manage.py migrate", timeout=600),)
+        return (in_site(ctx.site, Shell(manage(ctx, "migrate --noinput")), "manage.py migrate", timeout=600),)
 
     async def check(self, ctx: Context) -> bool:
-        pending = in_site(ctx.site, Shell(MIGRATE.replace("--noinput", "--check --noinput")))
-        return (await run(ctx, self, pending)).ok
+        await keep_secret_key(ctx, self, create=False)
+        return (await run(ctx, self, in_site(ctx.site, Shell(manage(ctx, "migrate --check --noinput"))))).ok
 
     async def apply(self, ctx: Context) -> str:
         (migrate,) = self.commands(ctx)
+        await keep_secret_key(ctx, self, create=True)
         await must(ctx, self, migrate)
         return "database migrated"

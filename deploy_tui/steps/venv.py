@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from deploy_tui.core.commands import Shell, StepCommand
 from deploy_tui.core.events import Progress
 from deploy_tui.steps.base import Context, Step, in_site, must, run
@@ -20,7 +22,7 @@ class VenvStep(Step):
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
-        site = ctx.site
+        site, requirements = ctx.site, shlex.quote(ctx.layout.requirements)
         return (
             in_site(
                 site, Shell("test -x .venv/bin/python || python3 -m venv .venv"), "python3 -m venv .venv", timeout=300
@@ -28,17 +30,18 @@ class VenvStep(Step):
             in_site(
                 site,
                 Shell(
-                    f"rm -f {STAMP} && .venv/bin/pip install -r requirements.txt --disable-pip-version-check && "
-                    f"sha256sum requirements.txt > {STAMP}"
+                    f"rm -f {STAMP} && .venv/bin/pip install -r {requirements} --disable-pip-version-check && "
+                    f"sha256sum {requirements} > {STAMP}"
                 ),
-                "pip install -r requirements.txt",
+                f"pip install -r {ctx.layout.requirements}",
                 timeout=1800,
             ),
         )
 
     async def check(self, ctx: Context) -> bool:
+        requirements = shlex.quote(ctx.layout.requirements)
         installed = in_site(
-            ctx.site, Shell(f".venv/bin/python -c 'import django' && sha256sum requirements.txt | cmp -s - {STAMP}")
+            ctx.site, Shell(f".venv/bin/python -c 'import django' && sha256sum {requirements} | cmp -s - {STAMP}")
         )
         return (await run(ctx, self, installed)).ok
 

@@ -49,3 +49,6 @@ class StepList(ListView):
 
     def item(self, step_id: str) -> StepItem:
         return self.query_one(f"#step-{step_id}", StepItem)
+
+    def index_of(self, step_id: str) -> int:
+        return next(i for i, item in enumerate(self.children) if isinstance(item, StepItem) and item.step_id == step_id)

@@ -12,12 +12,12 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 
-from deploy_tui.core.events import Diagnosis, DnsAnswer, ProbeResult, Progress, TestFinished, TestStarted
+from deploy_tui.core.events import CheckResult, Diagnosis, DnsAnswer, ProbeResult, Progress, TestFinished, TestStarted
 from deploy_tui.core.plan import Results
 from screens.widgets.diagnosis_card import DiagnosisCard
-from screens.widgets.tables import DnsTable, FtBoard, ProbeTable
+from screens.widgets.tables import ChecksTable, DnsTable, FtBoard, ProbeTable
 
-TABLES = {"dns": DnsTable, "probes": ProbeTable, "tests": FtBoard}
+TABLES = {"checks": ChecksTable, "dns": DnsTable, "probes": ProbeTable, "tests": FtBoard}
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,11 @@ class StepPane(VerticalScroll):
         if self._later(self.dns, answer):
             return
         self.query_one(DnsTable).add_answer(answer)
+
+    def check(self, check: CheckResult) -> None:
+        if self._later(self.check, check):
+            return
+        self.query_one(ChecksTable).add_check(check)
 
     def probe(self, probe: ProbeResult) -> None:
         if self._later(self.probe, probe):

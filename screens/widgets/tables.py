@@ -5,12 +5,24 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from deploy_tui.core.events import DnsAnswer, ProbeResult, TestFinished, TestStarted
+from deploy_tui.core.events import CheckResult, DnsAnswer, ProbeResult, TestFinished, TestStarted
 from deploy_tui.core.statuses import mark
 
 
 def _status(text: str) -> Text:
     return Text(text, style=mark(text).style)
+
+
+class ChecksTable(DataTable[object]):
+    """The preflight: each thing looked at in the project, what was found, and its verdict."""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        for key in ("verdict", "item", "found"):
+            self.add_column(key, key=key)
+
+    def add_check(self, check: CheckResult) -> None:
+        self.add_row(_status(check.verdict), check.item, check.found)
 
 
 class DnsTable(DataTable[object]):

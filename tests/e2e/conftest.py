@@ -22,12 +22,12 @@ from typing import Any, Protocol
 
 import pytest
 
-from deploy_tui.core.config import Site
+from deploy_tui.core.config import Site, TestsConfig
 from deploy_tui.core.engine import RunOutcome
 from deploy_tui.core.events import Event
 from deploy_tui.core.resolvers import Resolver
 from deploy_tui.core.secrets import Secret
-from deploy_tui.runner import RunRequest, execute
+from deploy_tui.runner import RunRequest, execute, read_checkout
 from deploy_tui.sandbox.box import BoxInfo, Sandbox, SandboxConfig
 from deploy_tui.steps import Options
 from tests.conftest import CHECKOUT, free_port
@@ -106,6 +106,8 @@ class Deployment:
     resolvers: tuple[Resolver, ...]
     box: BoxInfo
     home: Path
+    checkout: Path = CHECKOUT  # the project's checkout deploy-tui reads, and runs the FTs from
+    tests: TestsConfig | None = None  # deploy.toml's [tests]
 
     @property
     def directory(self) -> Path:
@@ -117,12 +119,14 @@ class Deployment:
             if name in changes:
                 changes[name] = frozenset(changes[name])
         site = changes.pop("site", self.site)
+        options = changes.pop("options", Options(checkout=self.checkout))
         return RunRequest(
             site=site,
             address=site.address,
             resolvers=self.resolvers,
-            options=changes.pop("options", Options(checkout=CHECKOUT)),
+            options=options,
             sudo_password=Secret(self.box.sudo_password()),
+            checkout=changes.pop("checkout", None) or read_checkout(site, options.checkout, self.tests),
             **changes,
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -31,12 +30,10 @@ def test_a_fresh_deploy_ends_green_and_a_second_run_keeps_everything(sandbox_box
     deployment = make_deployment(box, box_resolvers, f"fresh-{uuid.uuid4().hex[:6]}")
     assert not deployment.directory.exists()
     try:
-        started = time.monotonic()
         first, events = deployment.run(tmp_path)
-        first_took = time.monotonic() - started
         assert first.ok, [e for e in events if isinstance(e, Diagnosis | StepFinished)]
         statuses = _statuses(events)
-        for step in ("source", "venv", "migrate", "devserver"):
+        for step in ("preflight", "source", "venv", "static", "migrate", "devserver"):
             assert statuses[step] == "passed", statuses
         assert statuses["dns"] == statuses["smoke"] == statuses["fts"] == "passed"
         tests = [e for e in events if isinstance(e, TestFinished)]
@@ -47,41 +44,37 @@ def test_a_fresh_deploy_ends_green_and_a_second_run_keeps_everything(sandbox_box
         items_after_first = _items(db)
         assert len(items_after_first) >= 4  # the FTs' items, in the server's own database
 
-        started = time.monotonic()
         second, events = deployment.run(tmp_path)
-        second_took = time.monotonic() - started
         assert second.ok
         statuses = _statuses(events)
-        for step in ("provision", "source", "venv", "migrate", "devserver"):
+        for step in ("provision", "source", "venv", "static", "migrate", "devserver"):
             assert statuses[step] == "already-done", statuses
         # Everything the first run's visitors wrote is still there, and the second run's too.
         items_after_second = _items(db)
         assert items_after_second[: len(items_after_first)] == items_after_first
         assert len(items_after_second) > len(items_after_first)
-        # Without the FTs, which take the same time each run, the redeploy is much faster.
-        assert second_took < first_took
     finally:
         deployment.stop_server()
 
 
-def test_a_redeploy_without_the_fts_is_much_faster(deployed, tmp_path) -> None:
-    started = time.monotonic()
+def test_a_no_change_redeploy_only_checks(deployed, tmp_path) -> None:
+    # How fast it is lives in benchmarks/ (deploy_vs_ansible.py); here: that it changes nothing.
     outcome, events = deployed.run(tmp_path, skip={"fts"})
-    took = time.monotonic() - started
     assert outcome.ok
-    assert _statuses(events)["devserver"] == "already-done"
-    assert took < 10  # a no-change redeploy is a handful of checks over one connection
+    statuses = _statuses(events)
+    assert {statuses[s] for s in ("provision", "source", "venv", "static", "migrate", "devserver")} == {"already-done"}
 
 
 def test_a_dry_run_lists_commands_and_touches_nothing(sandbox_box, box_resolvers, tmp_path) -> None:
     from deploy_tui.core.events import CommandStarted, PlannedCommand
+    from deploy_tui.steps import STEP_IDS
 
     _, box = sandbox_box
     deployment = make_deployment(box, box_resolvers, f"dry-{uuid.uuid4().hex[:6]}")
     outcome, events = deployment.run(tmp_path, dry_run=True)
     assert outcome.ok
     planned = [e for e in events if isinstance(e, PlannedCommand)]
-    assert {e.step for e in planned} == {"dns", "provision", "source", "venv", "migrate", "devserver", "smoke", "fts"}
+    assert {e.step for e in planned} == set(STEP_IDS)
     assert any("pip install -r requirements.txt" in e.argv_display for e in planned)
     assert not [e for e in events if isinstance(e, CommandStarted)]
     assert not deployment.directory.exists()

@@ -45,6 +45,14 @@ def failing_run() -> list[ev.Event]:
 
     out: list[ev.Event] = [ev.RunStarted(run_id="r1", site="staging", started_at="2026-11-25T18:00:00+00:00")]
     out += [
+        ev.StepStarted(step="preflight", title="Your project"),
+        ev.CheckResult(step="preflight", item="manage.py", found="manage.py", verdict="ok"),
+        ev.CheckResult(step="preflight", item="Django", found="==5.2.19 (Django 5.2 LTS supports 3.11)", verdict="ok"),
+        ev.CheckResult(step="preflight", item="code pushed", found="HEAD 0123456789 is on main", verdict="ok"),
+        ev.CheckResult(step="preflight", item="uncommitted changes", found="2 files changed", verdict="warning"),
+        ev.StepFinished(step="preflight", status="passed", duration=0.3, summary="your project can be deployed"),
+    ]
+    out += [
         ev.StepStarted(step="dns", title="DNS points at the server"),
         ev.DnsAnswer(
             step="dns",
@@ -70,7 +78,7 @@ def failing_run() -> list[ev.Event]:
         ),
         ev.StepFinished(step="dns", status="passed", duration=0.1, summary="1 of 2 resolvers (going on, pinned)"),
     ]
-    for step in ("provision", "source", "venv", "migrate"):
+    for step in ("provision", "source", "venv", "static", "migrate"):
         out += [
             ev.StepStarted(step=step, title=step),
             ev.StepFinished(step=step, status="already-done", duration=0.1, summary="already done"),

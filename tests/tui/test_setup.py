@@ -52,3 +52,24 @@ async def test_the_live_site_is_a_switch_away(tmp_path: Path) -> None:
         await pilot.click("#live")
         await pilot.pause()
         assert app.screen.query_one("#field-domain", Input).value == "superlists.test"
+
+
+async def test_opened_in_a_checkout_it_fills_repo_and_branch_and_shows_the_project(tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+
+    from tests.reader_repos import _git_env, make_reader_repo
+
+    repo = make_reader_repo("edition3", tmp_path / "superlists", branch="trunk")
+    origin = "https://example.test/reader/superlists.git"  # never fetched: only read back by git
+    subprocess.run(["git", "remote", "add", "origin", origin], cwd=repo, env=_git_env(), check=True, timeout=30)
+    monkeypatch.chdir(repo)
+    app = DeployApp(config_path=repo / "deploy.toml")  # no deploy.toml yet
+    async with app.run_test(size=(120, 44)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#field-repo", Input).value == origin
+        assert screen.query_one("#field-branch", Input).value == "trunk"
+        summary = str(screen.query_one("#project", Static).render())
+        assert "src/manage.py" in summary
+        assert "5.2.19" in summary
+        assert "python src/manage.py test src/functional_tests" in summary

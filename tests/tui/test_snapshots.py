@@ -39,10 +39,19 @@ def test_walkthrough_failed_smoke_with_its_d4_diagnosis_card(snap_compare, size)
 def test_walkthrough_dns_table_after_a_run(snap_compare) -> None:
     async def show_dns(pilot) -> None:  # type: ignore[no-untyped-def]
         await _run_all(pilot)
-        pilot.app.screen.query_one("#steps").index = 0
+        pilot.app.screen.query_one("#steps").index = 1
         await pilot.pause()
 
     assert snap_compare(_walkthrough(failing_run()), terminal_size=(120, 36), run_before=show_dns)
+
+
+def test_walkthrough_preflight_checks_after_a_run(snap_compare) -> None:
+    async def show_preflight(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _run_all(pilot)
+        pilot.app.screen.query_one("#steps").index = 0
+        await pilot.pause()
+
+    assert snap_compare(_walkthrough(failing_run()), terminal_size=(120, 36), run_before=show_preflight)
 
 
 def test_sudo_password_modal(snap_compare) -> None:

@@ -33,10 +33,12 @@ async def test_run_all_shows_each_steps_status_and_the_failures_diagnosis() -> N
         steps = app.screen.query_one(StepList)
         statuses = {item.step_id: item.status for item in steps.children}  # type: ignore[attr-defined]
         assert statuses == {
+            "preflight": "passed",
             "dns": "passed",
             "provision": "already-done",
             "source": "already-done",
             "venv": "already-done",
+            "static": "already-done",
             "migrate": "already-done",
             "devserver": "passed",
             "smoke": "failed",
@@ -59,7 +61,7 @@ async def test_selecting_a_step_shows_its_output_with_stderr_marked() -> None:
         await app.workers.wait_for_complete()
         steps = app.screen.query_one(StepList)
         steps.focus()
-        steps.index = 5  # devserver
+        steps.index = steps.index_of("devserver")
         await pilot.pause(0.2)
         log = app.screen.query_one(Log)
         text = "\n".join(str(line) for line in log.lines)
