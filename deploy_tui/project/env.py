@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deploy_tui.project.reader import Project
+from deploy_tui.project.model import Project
 
 DOMAIN = "{domain}"
 KEY_PLACEHOLDER = "{secret_key}"

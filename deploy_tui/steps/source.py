@@ -6,6 +6,7 @@ Only tracked files change: the database and anything else untracked stays.
 from __future__ import annotations
 
 import re
+import shlex
 
 from deploy_tui.core.commands import Shell, StepCommand, sh
 from deploy_tui.core.failure import Facts
@@ -94,4 +95,21 @@ class SourceStep(Step):
         await must(ctx, self, clone)
         await must(ctx, self, checkout)
         head = await must(ctx, self, in_site(ctx.site, Shell("git log -1 --format='%h %s'"), "git log"), capture=True)
+        await self._confirm(ctx)
         return f"{ctx.site.directory} at {head.captured.strip()}"
+
+    async def _confirm(self, ctx: Context) -> None:
+        """What the checkout showed is what the server got: manage.py and the requirements where they were."""
+        layout = ctx.layout
+        wanted = (layout.manage_py, layout.requirements)
+        script = " && ".join(f"test -f {shlex.quote(path)}" for path in wanted)
+        if (await run(ctx, self, in_site(ctx.site, Shell(script)))).ok:
+            return
+        listing = await run(ctx, self, in_site(ctx.site, Shell("ls -1")), capture=True)
+        raise StepFailed(
+            f"the clone of {ctx.site.repo} ({ctx.site.branch}) has no {' or '.join(wanted)}, which the checkout "
+            f"{ctx.options.checkout} has: run deploy-tui from a checkout of the repository it deploys, "
+            "and push what you want deployed",
+            tuple(listing.captured.splitlines()[:20]),
+            Facts(repo=ctx.site.repo, branch=ctx.site.branch),
+        )
