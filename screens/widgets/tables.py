@@ -81,7 +81,8 @@ class FtBoard(DataTable[object]):
         self.details: dict[str, TestFinished] = {}
 
     def start(self, event: TestStarted) -> None:
-        short = event.name.split("::")[-1]
+        # pytest ids (file::Class::test) and unittest ids (package.module.Class.test) alike: the test itself.
+        short = event.name.split("::")[-1].rsplit(".", 1)[-1]
         if event.name in self.rows:
             self.update_cell(event.name, "status", _status("running"))
         else:
