@@ -2,19 +2,19 @@
 
 A `RunRequest` is the whole of what a run was asked to do, frozen: the command
 line builds it, the TUI narrows it with `replace()` for each run it starts (one
-step, a retry, a dry run), and `execute` runs it. Host keys and the sudo password
-are asked on the terminal when there is one, and otherwise must come from files.
+step, a retry, a dry run), and `execute` runs it. An unknown host key is asked about
+through `on_unknown_host_key` (the command line's terminal question, the TUI's modal),
+and rejected when there is none to ask.
 """
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import os
 import shlex
 import shutil
 import socket
 import sys
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +29,7 @@ from deploy_tui.core.resolvers import DEFAULT_RESOLVERS, Resolver
 from deploy_tui.core.secrets import Redactor, Secret
 from deploy_tui.core.session import NoSession, Session
 from deploy_tui.recordings.recorder import Recorder
-from deploy_tui.remote.known_hosts import HostKeyDecision, HostKeyPrompt, HostKeyQuestion
+from deploy_tui.remote.known_hosts import HostKeyPrompt
 from deploy_tui.steps import default_plan
 
 if TYPE_CHECKING:
@@ -47,9 +47,10 @@ def runs_dir() -> Path:
     return Path(platformdirs.user_data_dir("deploy-tui")) / "runs"
 
 
-def recording_path(site: str, when: datetime | None = None) -> Path:
-    stamp = (when or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return runs_dir() / f"{site}-{stamp}.jsonl"
+def recording_path(site: str, run_id: str, when: datetime | None = None) -> Path:
+    """One file per run: the time to the millisecond and the run's id (the recorder creates it exclusively)."""
+    now = when or datetime.now(UTC)
+    return runs_dir() / f"{site}-{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}Z-{run_id}.jsonl"
 
 
 def settle_address(site: Site, where: str = "") -> str:
@@ -216,39 +217,15 @@ def target_for(site: Site) -> SshTarget:
     )
 
 
-async def ask_on_terminal(question: HostKeyQuestion) -> HostKeyDecision:
-    """The OpenSSH-style question, on the terminal; no terminal means no."""
-    if not sys.stdin.isatty():
-        return HostKeyDecision.REJECT
-    prompt = (
-        f"The authenticity of host {question.host} can't be established.\n"
-        f"{question.key_type} key fingerprint is {question.fingerprint}.\n"
-        f"Accept it once (o), accept and save to {question.known_hosts} (s), or reject (r)? "
-    )
-    answer = (await asyncio.to_thread(input, prompt)).strip().lower()
-    return {"o": HostKeyDecision.ACCEPT_ONCE, "s": HostKeyDecision.ACCEPT_AND_SAVE}.get(
-        answer[:1], HostKeyDecision.REJECT
-    )
-
-
-def read_password(path: Path | None, user: str | None) -> Secret | None:
-    """From a file (first line), or asked on the terminal; None when neither is possible."""
-    if path is not None:
-        lines = path.read_text().splitlines()
-        return Secret(lines[0] if lines else "")
-    if sys.stdin.isatty():
-        return Secret(getpass.getpass(f"sudo password for {user or 'the deploy user'} on the server: "))
-    return None
-
-
 async def execute(
-    request: RunRequest, sink: Sink, on_unknown_host_key: HostKeyPrompt = ask_on_terminal
+    request: RunRequest, sink: Sink, on_unknown_host_key: HostKeyPrompt | None = None
 ) -> tuple[RunOutcome, Path]:
     """Run the request with events going to sink and to a new recording; returns the outcome and its path."""
     from deploy_tui.remote.local import LocalSession
     from deploy_tui.remote.ssh import SshSession
 
-    path = request.recording or recording_path(request.site.name)
+    run_id = uuid.uuid4().hex[:12]
+    path = request.recording or recording_path(request.site.name, run_id)
     redactor = Redactor()
     with Recorder(path) as recorder:
         emit = fanout(recorder, sink)
@@ -267,9 +244,21 @@ async def execute(
             artifacts=path.with_suffix("") / "ft-artifacts",
             redactor=redactor,
         )
+        from deploy_tui.remote.lock import deploy_lock
+        from deploy_tui.steps.base import site_dir
+
+        site = request.site
         try:
             outcome = await Engine(request.steps, ctx).run(
-                only=request.only, skip=request.skip, force=request.force, dry_run=request.dry_run
+                only=request.only,
+                skip=request.skip,
+                force=request.force,
+                dry_run=request.dry_run,
+                run_id=run_id,
+                # One run per site at a time: beside the site directory, so a first clone still finds it empty.
+                guard=lambda: deploy_lock(
+                    session, f"{site_dir(site)}.deploy-lock", site.name, run_id, request.options.lock_wait
+                ),
             )
         finally:
             await session.close()

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
 from deploy_tui.core.config import CHECKS, ConfigError, Site, dumps, make_site
+from deploy_tui.core.names import ascii_number
 from deploy_tui.core.resolvers import ResolverInputError, resolvers_from_config
 from deploy_tui.project import GitOrigin, git_origin
 from screens.messages import SiteChosen
@@ -99,7 +100,7 @@ class SetupScreen(Screen[None]):
         problem = ""
         if text:
             try:
-                value = CHECKS[key](int(text) if key == "port" and text.isdigit() else text, key)
+                value = CHECKS[key](_typed(key, text), key)
             except ConfigError as refused:
                 problem = str(refused)
         error.update(problem)
@@ -111,7 +112,7 @@ class SetupScreen(Screen[None]):
         for key, _, _ in FIELDS:
             text = self.query_one(f"#field-{key}", Input).value.strip()
             if text:
-                values[key] = int(text) if key == "port" and text.isdigit() else text
+                values[key] = _typed(key, text)
         return values
 
     def _site(self) -> Site | None:
@@ -170,3 +171,11 @@ def _project_summary(checkout: Path) -> str:
         f"  functional tests: {escape(fts)}",
     ]
     return "\n".join(lines)
+
+
+def _typed(key: str, text: str) -> Any:
+    """A field's text as deploy.toml would hold it: the port a whole number when it is ASCII digits."""
+    if key == "port":
+        number = ascii_number(text)
+        return text if number is None else number
+    return text

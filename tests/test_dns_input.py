@@ -7,9 +7,11 @@ from deploy_tui.core.resolvers import (
     DEFAULT_RESOLVERS,
     Resolver,
     ResolverInputError,
+    load_resolvers,
     parse_resolver,
     resolvers_from_config,
 )
+from deploy_tui.core.shown import shown
 from deploy_tui.remote.dns import AUTHORITATIVE, DnsInputError, Summary, parse_domain, parse_ip
 
 
@@ -45,7 +47,7 @@ def test_bad_domains_get_one_line_naming_the_value(text: str, message: str) -> N
     with pytest.raises(DnsInputError, match=message) as error:
         parse_domain(text)
     assert "\n" not in str(error.value)
-    assert repr(text) in str(error.value)
+    assert shown(text) in str(error.value)
 
 
 def test_ip_addresses_are_checked() -> None:
@@ -139,3 +141,63 @@ def test_timeouts_and_refusals_do_not_block_propagation_but_a_wrong_authority_do
     assert not wrong.propagated
     nothing = Summary("d.test", ("127.0.0.2",), (_answer("timeout"),))
     assert not nothing.propagated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "127.0.53.1:\u00b2",  # superscript two: str.isdigit() says yes
+        "127.0.53.1:\uff15\uff13",  # full-width 53
+        "127.0.53.1:5_353",
+        "127.0.53.1:+53",
+        "127.0.53.1:",
+        "[::1]:",
+        "127.0.53.1:" + "9" * 5000,  # int() would refuse it with ValueError of its own
+        "\uff11.\uff11.\uff11.\uff11",  # full-width 1.1.1.1
+        "127.0.53.1\x1b[2J",
+        "127.0.53.1\u202e",
+    ],
+)
+def test_a_resolver_with_a_port_or_address_outside_ascii_is_one_line(text: str) -> None:
+    with pytest.raises(ResolverInputError) as error:
+        parse_resolver(text)
+    message = str(error.value)
+    assert message.startswith(f"resolver {shown(text)}")
+    assert message.isprintable()
+    assert len(message) < 250
+
+
+def test_an_ipv6_resolver_ending_in_a_colon_is_an_address_not_an_empty_port() -> None:
+    assert parse_resolver("2001:db8::").address == "2001:db8::"
+
+
+def test_load_resolvers_prefers_flags_then_the_dns_table_then_the_defaults() -> None:
+    data = {"dns": {"resolvers": ["127.0.53.1"]}}
+    assert [r.address for r in load_resolvers(["127.0.53.2:5353"], data)] == ["127.0.53.2"]
+    assert [r.address for r in load_resolvers([], data)] == ["127.0.53.1"]
+    assert load_resolvers([], None) == DEFAULT_RESOLVERS
+    assert load_resolvers([], {"sites": {}}) == DEFAULT_RESOLVERS
+    with pytest.raises(ResolverInputError, match=r"\[dns\] has no resolvers"):
+        load_resolvers([], {"dns": {}})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("127.0.0.1", "is an IP address, not a domain name"),
+        ("10.0.0.1.", "ends in a number"),
+        ("\U0001f389.example.com", "which no domain name can hold"),
+        ("superlists\x9b.test", r"control or invisible character \(\\x9b\)"),
+        ("superlists\u202e.test", r"control or invisible character \(\\u202e\)"),
+        ("superlists\x7f.test", "control or invisible character"),
+    ],
+)
+def test_a_domain_that_is_an_address_an_emoji_or_has_control_characters_is_refused(text: str, message: str) -> None:
+    with pytest.raises(DnsInputError, match=message) as error:
+        parse_domain(text)
+    assert str(error.value).isprintable()
+
+
+def test_an_international_domain_is_still_accepted() -> None:
+    assert parse_domain("caf\u00e9.example") == "xn--caf-dma.example"
+    assert parse_domain("\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com") == "example.com"  # full-width letters map

@@ -143,3 +143,33 @@ def test_needs_sudo_follows_the_steps_that_will_run() -> None:
     assert not needs_sudo(plan, skip={"provision"})
     assert not needs_sudo(plan, dry_run=True)
     assert needs_sudo(plan, only={"provision", "dns"})
+
+
+def test_a_guard_wraps_the_steps_and_a_refused_guard_runs_nothing() -> None:
+    import contextlib
+
+    entered: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def held():  # type: ignore[no-untyped-def]
+        entered.append("in")
+        yield
+        entered.append("out")
+
+    @contextlib.asynccontextmanager
+    async def refused():  # type: ignore[no-untyped-def]
+        raise SessionError("staging is being deployed by elspeth@laptop (pid 7, run abc): wait, or --lock-wait")
+        yield  # pragma: no cover
+
+    outcome, finished, _, _ = _run([Recorded("a")], guard=held)
+    assert outcome.ok
+    assert entered == ["in", "out"]
+    outcome, finished, session, events = _run([Recorded("a")], guard=refused)
+    assert outcome.status == "failed"
+    assert finished == {}
+    assert session.ran == []
+    assert next(e.text for e in events if isinstance(e, ev.Notice)).startswith("staging is being deployed by")
+    assert isinstance(events[-1], ev.RunFinished)
+    assert events[-1].status == "failed"
+    _, finished, _, _ = _run([Recorded("a")], guard=refused, dry_run=True)  # a dry run takes no lock
+    assert finished == {"a": "planned"}

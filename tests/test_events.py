@@ -110,3 +110,74 @@ def test_bad_lines_raise_event_format_error(line: str) -> None:
 def test_big_payloads_have_a_terse_rich_repr() -> None:
     event = Output(command_id="c1", stream="stdout", lines=tuple(str(i) for i in range(10_000)))
     assert ("lines", "<10000 items>") in list(event.__rich_repr__())
+
+
+def _line(event: Event, **changes: object) -> str:
+    data = json.loads(to_json(event))
+    data.update(changes)
+    return json.dumps(data)
+
+
+FINISHED = events.StepFinished(step="dns", status="passed", duration=0.2)
+OUTPUT = Output(step="venv", command_id="c1", stream="stdout", lines=("a", "b"))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (_line(FINISHED, duration="x"), "StepFinished.duration must be a number, not a string"),
+        (_line(FINISHED, duration=True), "StepFinished.duration must be a number, not true or false"),
+        (_line(FINISHED, status=["passed"]), "StepFinished.status must be a string, not a list"),
+        (_line(OUTPUT, lines=5), "Output.lines must be a list of strings, not a whole number"),
+        (_line(OUTPUT, lines=["a", 1]), "Output.lines must be a list of strings, not a list"),
+        (_line(OUTPUT, lines=None), "Output.lines must be a list of strings, not null"),
+        (_line(SAMPLES[6], exit_status="0"), "CommandFinished.exit_status must be a whole number or null"),
+        (_line(SAMPLES[6], timed_out=1), "CommandFinished.timed_out must be true or false"),
+        (_line(SAMPLES[7], ttl=1.5), "DnsAnswer.ttl must be a whole number or null, not a number"),
+        (_line(SAMPLES[0], schema={"v": 1}), "RunStarted.schema must be a whole number, not an object"),
+        (_line(FINISHED, duration=None), "StepFinished.duration must be a number, not null"),
+        (_line(FINISHED, ts="now"), "StepFinished.ts must be a number"),
+        ('{"v":1,"kind":"StepFinished","step":"dns","status":"passed"}', r"StepFinished.duration is missing"),
+        (_line(FINISHED, **{"\x1b[2J": 1}), r"StepFinished: unknown field '\\x1b\[2J'"),
+        ('{"v":1,"kind":"StepFinished","status":"passed","duration":NaN}', "NaN is not a number"),
+        ('{"v":1,"kind":"StepFinished","status":"passed","duration":' + "9" * 5000 + "}", "a number too long"),
+        ("[" * 100_000, "nested too deeply"),
+        ('{"v":true,"kind":"Notice","level":"info","text":"t"}', "no schema version"),
+        ('{"v":1,"kind":["Notice"],"level":"info","text":"t"}', "unknown event kind"),
+        ('{"v":1,"kind":"Notice","level":"info","text":"\\ud800"}', "Notice.text must be a string, not a string with"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_an_event_format_error_naming_it(line: str, message: str) -> None:
+    with pytest.raises(EventFormatError, match=message) as error:
+        from_json(line)
+    assert str(error.value).isprintable()
+    assert len(str(error.value)) < 200
+
+
+def test_json_lists_become_tuples_and_whole_numbers_fill_float_fields() -> None:
+    event = from_json(_line(FINISHED, duration=3))
+    assert isinstance(event, events.StepFinished)
+    assert event.duration == 3.0
+    assert isinstance(event.duration, float)
+    output = from_json(_line(OUTPUT, lines=["x"]))
+    assert isinstance(output, Output)
+    assert output.lines == ("x",)
+
+
+def test_literal_and_alias_annotations_are_checked_too() -> None:
+    from typing import Literal, NewType
+
+    Stream = NewType("Stream", str)
+    assert events._as(Literal["stdout", "stderr"], "stdout") == "stdout"
+    assert events._as(Literal["stdout", "stderr"], "stdin") is events._WRONG
+    assert events._as(Literal[1], True) is events._WRONG  # true == 1 in Python; not in a recording
+    assert events._as(Stream, "stdout") == "stdout"
+    assert events._as(Stream, 1) is events._WRONG
+    assert events._as(tuple[str, int], ["a", 1]) == ("a", 1)
+    assert events._as(tuple[str, int], ["a"]) is events._WRONG
+
+
+def test_a_newer_schema_with_a_huge_version_is_still_one_short_line() -> None:
+    with pytest.raises(NewerSchemaError) as error:
+        from_json('{"v":' + "9" * 4000 + ',"kind":"Notice"}')
+    assert len(str(error.value)) < 200

@@ -169,3 +169,12 @@ def test_the_asciicast_export_is_valid_v2(tmp_path: Path) -> None:
     assert all(r[1] == "o" for r in records)
     assert any("D4" in r[2] for r in records)
     assert all("\n" not in r[2].replace("\r\n", "") for r in records)
+
+
+@pytest.mark.parametrize("saved", ["[1]", '{"v": 1, "size": "x"}', '{"v": 1, "steps": {"dns": ["a"]}}', "not json"])
+def test_a_damaged_or_forged_index_is_rebuilt_not_trusted(tmp_path: Path, saved: str) -> None:
+    path = tmp_path / "run.jsonl"
+    _record(path, failing_run())
+    good = load_index(path)
+    index_path(path).write_text(saved)
+    assert load_index(path) == good

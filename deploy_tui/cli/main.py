@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deploy_tui import __version__
-from deploy_tui.cli.common import CHECKOUT, UsageError
+from deploy_tui.cli.common import CHECKOUT, Parser, UsageError, port_number
 from deploy_tui.cli.run import _run_parser, _tui_from_config
 from deploy_tui.cli.tools import _dns_parser, _replay_parser, _sandbox_parser
+from deploy_tui.core.shown import shown
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -26,10 +27,15 @@ def _host_port(value: str) -> tuple[str, int]:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: the address must be an IP, like 127.0.0.1:8000") from None
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{value!r}: the port must be a number from 1 to 65535")
-    return host, int(port_text)
+        raise argparse.ArgumentTypeError(
+            f"{shown(value, 60)}: the address must be an IP, like 127.0.0.1:8000"
+        ) from None
+    try:
+        return host, port_number(port_text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{shown(value, 60)}: the port must be a number from 1 to 65535 in the digits 0-9"
+        ) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -50,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="deploy-tui",
         description="Walk a Django site onto a real server for the first time, and know it works.",
     )
@@ -84,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as error:
-        print(f"deploy-tui: {error}", file=sys.stderr)
+        # Every message is built with shown() already; this keeps any other to one short line too.
+        print(f"deploy-tui: {shown(str(error), 300, quote=False)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deploy_tui.cli.common import CHECKOUT, UsageError
+from deploy_tui.cli.common import CHECKOUT, UsageError, file_to_write, port_number, seconds
+from deploy_tui.core.shown import shown_path
 
 SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
 
@@ -22,14 +23,19 @@ def _run_request(
     ask_password: bool = True,
     tests: Any = None,
 ) -> Any:
-    """The run the command line asks for: the checkout read, the sudo password read now when a step needs it."""
+    """The run the command line asks for: every argument checked, the checkout read, the sudo password read
+    now (when a step needs it): a bad one is a UsageError before anything happens on the server."""
+    from deploy_tui.cli.prompts import password_from_file, read_password
     from deploy_tui.core.config import ConfigError
-    from deploy_tui.runner import RunRequest, read_checkout, read_password, settle_address
+    from deploy_tui.core.secrets import Secret
+    from deploy_tui.runner import RunRequest, read_checkout, settle_address
     from deploy_tui.steps import Options
 
-    checkout = (args.checkout or Path.cwd()).resolve()
-    if not checkout.is_dir():
-        raise UsageError(f"--checkout {args.checkout}: no such directory; give your project's checkout")
+    checkout = _checkout_dir(args.checkout or Path.cwd())
+    if args.recording is not None:
+        file_to_write(args.recording, "--recording")
+    # The file is read even when no step needs it: a wrong --sudo-password-file is wrong whatever the plan.
+    from_file = Secret(password_from_file(password_file)) if password_file is not None else None
     try:
         address = settle_address(site)
         project = read_checkout(site, checkout, tests)
@@ -39,7 +45,7 @@ def _run_request(
         site=site,
         address=address,
         resolvers=resolvers or (),
-        options=Options(allow_unpropagated=args.allow_unpropagated, checkout=checkout),
+        options=Options(allow_unpropagated=args.allow_unpropagated, checkout=checkout, lock_wait=args.lock_wait),
         checkout=project,
         only=frozenset(args.only),
         skip=frozenset(args.skip),
@@ -47,9 +53,21 @@ def _run_request(
         dry_run=args.dry_run,
         recording=args.recording,
     )
-    if request.needs_sudo and (password_file is not None or ask_password):
-        request = replace(request, sudo_password=read_password(password_file, site.user))
+    if request.needs_sudo and (from_file is not None or ask_password):
+        request = replace(request, sudo_password=from_file or read_password(None, site.user))
     return request
+
+
+def _checkout_dir(path: Path) -> Path:
+    """The checkout's directory, resolved; one line naming --checkout when it is not one."""
+    try:
+        resolved = path.resolve()
+        is_dir = resolved.is_dir()
+    except (OSError, ValueError, RuntimeError):
+        is_dir = False
+    if not is_dir:
+        raise UsageError(f"--checkout {shown_path(path)}: no such directory; give your project's checkout")
+    return resolved
 
 
 def _execute(request: Any, headless: bool = True, autostart: bool = False) -> int:
@@ -57,11 +75,12 @@ def _execute(request: Any, headless: bool = True, autostart: bool = False) -> in
         return _tui(request, autostart)
     import asyncio
 
+    from deploy_tui.cli.prompts import ask_on_terminal
     from deploy_tui.core.printer import Printer
     from deploy_tui.runner import execute
 
     try:
-        outcome, path = asyncio.run(execute(request, Printer(sys.stdout)))
+        outcome, path = asyncio.run(execute(request, Printer(sys.stdout), on_unknown_host_key=ask_on_terminal))
     except KeyboardInterrupt:
         print("deploy-tui: cancelled", file=sys.stderr)
         return 130
@@ -164,6 +183,13 @@ def _plan_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="go on before DNS has propagated, reaching the domain at the host's address",
     )
+    parser.add_argument(
+        "--lock-wait",
+        type=seconds(24 * 3600),
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run is deploying the same site, wait this long for it (default: stop at once)",
+    )
     parser.add_argument("--recording", type=Path, help="write the run's recording here")
     parser.add_argument(
         "--checkout",
@@ -182,7 +208,7 @@ def _run_parser(sub: Any) -> None:
     run.add_argument("--config", type=Path, default=Path("deploy.toml"), help="default ./deploy.toml")
     run.add_argument("--sudo-password-file", type=Path, help="the sudo password's file (else asked on the terminal)")
     for name in SITE_FLAGS:
-        run.add_argument(f"--{name}", type=int if name == "port" else str, help=f"override the site's {name}")
+        run.add_argument(f"--{name}", type=port_number if name == "port" else str, help=f"override the site's {name}")
     _plan_flags(run)
     run.set_defaults(func=_run)
     demo = sub.add_parser("demo", help="bring up the sandbox box and deploy superlists into it (needs root)")

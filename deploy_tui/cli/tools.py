@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deploy_tui.cli.common import UsageError
+from deploy_tui.cli.common import UsageError, file_to_write, port_number, say, seconds
+from deploy_tui.core.shown import shown, shown_path
 
 if TYPE_CHECKING:
     from deploy_tui.sandbox.box import BoxInfo
@@ -88,7 +90,7 @@ def _sandbox_parser(sub: Any) -> None:
         help="where the sandbox keeps its files (default $DEPLOY_TUI_SANDBOX_DIR or /var/lib/deploy-tui/sandbox)",
     )
     common.add_argument("--address", help="the box's address in 127.0.0.0/8 (default 127.0.0.2)")
-    common.add_argument("--ssh-port", type=int, help="the box's sshd port (default 2222)")
+    common.add_argument("--ssh-port", type=port_number, help="the box's sshd port (default 2222)")
     common.add_argument("--user", help="the box's non-root user (default elspeth)")
     actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("up", parents=[common], help="start the box (needs root), or repair it")
@@ -103,17 +105,18 @@ def _dns(args: argparse.Namespace) -> int:
     """Check, or watch, that a domain's A/AAAA records point at the server, across many resolvers."""
     import asyncio
 
+    from deploy_tui.core.config import ConfigError, read_toml
     from deploy_tui.core.resolvers import ResolverInputError, load_resolvers
     from deploy_tui.remote import dns
 
     try:
         domain = dns.parse_domain(args.domain)
         expected = [dns.parse_ip(value) for value in args.expect]
-        resolvers = load_resolvers(args.config, args.resolver)
-    except (dns.DnsInputError, ResolverInputError) as error:
+        # deploy.toml is read only for its [dns] list, and only when there is one to read.
+        data = None if args.resolver or not os.path.exists(args.config) else read_toml(args.config)
+        resolvers = load_resolvers(args.resolver, data, shown_path(args.config))
+    except (dns.DnsInputError, ResolverInputError, ConfigError) as error:
         raise UsageError(str(error)) from None
-    if args.timeout <= 0 or args.deadline <= 0:
-        raise UsageError("--timeout and --deadline must be positive numbers of seconds")
     from deploy_tui.cli.dns_view import LiveTable, PlainPrinter
 
     if sys.stdout.isatty():
@@ -161,8 +164,15 @@ def _dns_parser(sub: Any) -> None:
         help="deploy.toml whose [dns] resolvers list replaces the defaults (default ./deploy.toml)",
     )
     parser.add_argument("--watch", action="store_true", help="ask again, backing off, until propagated")
-    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each server (default 3)")
-    parser.add_argument("--deadline", type=float, default=3600.0, help="with --watch, give up after this many seconds")
+    parser.add_argument(
+        "--timeout", type=seconds(600), default=3.0, help="seconds to wait for each server (default 3, at most 600)"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=seconds(7 * 24 * 3600),
+        default=3600.0,
+        help="with --watch, give up after this many seconds (default 3600, at most a week)",
+    )
     parser.add_argument(
         "--no-authoritative", action="store_true", help="do not look up and ask the domain's nameservers"
     )
@@ -175,17 +185,17 @@ def _replay(args: argparse.Namespace) -> int:
 
     if args.export:
         if args.export[0] != "cast":
-            raise UsageError(f"--export {args.export[0]}: the one format is cast (asciicast v2)")
+            raise UsageError(f"--export {shown(args.export[0], 20)}: the one format is cast (asciicast v2)")
         if args.file is None:
             raise UsageError("--export needs the recording to export: deploy-tui replay FILE --export cast OUT.cast")
         from deploy_tui.recordings.asciicast import export_cast
 
+        out = file_to_write(Path(args.export[1]), "--export cast", replace=True)
         recording = _read(args.file)
-        out = Path(args.export[1])
         try:
             count = export_cast(recording.events, out)
         except OSError as error:
-            raise UsageError(f"cannot write {out}: {error.strerror}") from None
+            raise UsageError(f"cannot write {shown_path(out)}: {error.strerror}") from None
         print(f"{out}: {count} frames (asciinema play {out})")
         return 0
     if args.file is not None:
@@ -207,8 +217,14 @@ def _read(path: Path) -> Any:
         recording = read_recording(path)
     except RecordingError as error:
         raise UsageError(str(error)) from None
+    if not recording.events:
+        # Nothing to replay or export: an empty file, or one whose first line is no event (not a recording at all).
+        why = f" (damaged at {recording.damage})" if recording.damage else ""
+        raise UsageError(
+            f"{shown_path(path)} has no events{why}; give a recording of a run (deploy-tui replay lists them)"
+        )
     if recording.warning:
-        print(f"deploy-tui: warning: {recording.warning}", file=sys.stderr)
+        say(f"warning: {recording.warning}")
     return recording
 
 

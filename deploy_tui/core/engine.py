@@ -11,11 +11,12 @@ as cancelled. The engine knows nothing of who is listening.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,6 +34,8 @@ from deploy_tui.core.failure import StepFailed
 from deploy_tui.core.plan import Context, Step
 from deploy_tui.core.session import SessionError
 from deploy_tui.core.statuses import RunStatus, StepStatus
+
+Guard = Callable[[], contextlib.AbstractAsyncContextManager[object]]
 
 
 def run_params(ctx: Context) -> str:
@@ -78,12 +81,15 @@ class Engine:
         force: Collection[str] = (),
         dry_run: bool = False,
         keep_going: bool = False,
+        run_id: str = "",
+        guard: Guard | None = None,
     ) -> RunOutcome:
+        """Run the plan; `guard` (entered once the run has started, e.g. the deploy lock) wraps the steps."""
         emit = self.ctx.emit
         started = time.monotonic()
         emit(
             RunStarted(
-                run_id=uuid.uuid4().hex[:12],
+                run_id=run_id or uuid.uuid4().hex[:12],
                 site=self.ctx.site.name,
                 started_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 params=run_params(self.ctx),
@@ -91,21 +97,36 @@ class Engine:
         )
         outcome = RunOutcome("passed")
         try:
-            for step in self.plan:
-                if only and step.id not in only:
-                    continue
-                status = await self._one(step, outcome, skip=step.id in skip, force=step.id in force, dry_run=dry_run)
-                outcome.steps[step.id] = status
-                if status == "failed":
-                    outcome.status = "failed"
-                    if not keep_going:
-                        break
+            async with guard() if guard is not None and not dry_run else contextlib.nullcontext():
+                await self._steps(outcome, only, skip, force, dry_run, keep_going)
+        except SessionError as error:  # the guard could not be entered (another run holds the lock)
+            outcome.status, outcome.error = "failed", error
+            emit(Notice(level="error", text=self.ctx.redactor(str(error))))
         except asyncio.CancelledError:
             outcome.status = "cancelled"
             emit(RunFinished(status="cancelled", duration=time.monotonic() - started))
             raise
         emit(RunFinished(status=outcome.status, duration=time.monotonic() - started))
         return outcome
+
+    async def _steps(
+        self,
+        outcome: RunOutcome,
+        only: Collection[str],
+        skip: Collection[str],
+        force: Collection[str],
+        dry_run: bool,
+        keep_going: bool,
+    ) -> None:
+        for step in self.plan:
+            if only and step.id not in only:
+                continue
+            status = await self._one(step, outcome, skip=step.id in skip, force=step.id in force, dry_run=dry_run)
+            outcome.steps[step.id] = status
+            if status == "failed":
+                outcome.status = "failed"
+                if not keep_going:
+                    break
 
     async def _one(self, step: Step, outcome: RunOutcome, *, skip: bool, force: bool, dry_run: bool) -> StepStatus:
         emit, ctx = self.ctx.emit, self.ctx
@@ -133,11 +154,19 @@ class Engine:
         except StepFailed as failure:
             diagnosis = None if failure.facts.diagnosed else diagnose(step.id, failure)
             if diagnosis is not None:
+                r = ctx.redactor
+                diagnosis = dataclasses.replace(
+                    diagnosis,
+                    cause=r(diagnosis.cause),
+                    fix=r(diagnosis.fix),
+                    evidence=tuple(map(r, diagnosis.evidence)),
+                )
                 outcome.diagnoses.append(diagnosis)
                 emit(diagnosis)
-            return finish("failed", str(failure))
+            return finish("failed", ctx.redactor(str(failure)))
         except SessionError as error:
             outcome.error = error
-            emit(Notice(step=step.id, level="error", text=str(error)))
-            return finish("failed", str(error))
+            text = ctx.redactor(str(error))  # an error's text is shown like output: secrets masked
+            emit(Notice(step=step.id, level="error", text=text))
+            return finish("failed", text)
         return finish("passed", summary)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
+
+from deploy_tui.core.shown import shown
 
 SCHEMA_VERSION = 1
 
@@ -214,49 +217,150 @@ def to_json(event: Event) -> str:
 
 
 def from_json(line: str) -> Event:
+    """The event one line holds; EventFormatError naming what is wrong (a field's type too) when it holds none."""
     try:
-        data = json.loads(line)
+        data = json.loads(line, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
         raise EventFormatError(f"not JSON: {error.msg}") from None
+    except EventFormatError:
+        raise
+    except (ValueError, RecursionError):
+        raise EventFormatError("not JSON a recording holds (a number too long, or nested too deeply)") from None
     if not isinstance(data, dict):
         raise EventFormatError("not a JSON object")
     version = data.pop("v", None)
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise EventFormatError("no schema version")
     if version > SCHEMA_VERSION:
         raise NewerSchemaError(version)
-    cls = _KINDS.get(str(data.pop("kind", "")))
+    kind = data.pop("kind", "")
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise EventFormatError("unknown event kind")
-    hints = _tuple_fields(cls)
-    for name in hints & data.keys():
-        if isinstance(data[name], list):
-            data[name] = tuple(data[name])
-    try:
-        return cls(**data)
-    except TypeError as error:
-        raise EventFormatError(f"{cls.kind}: {error}") from None
+    fields = _fields(cls)
+    unknown = sorted(data.keys() - fields.keys())
+    if unknown:
+        raise EventFormatError(f"{cls.kind}: unknown field {shown(unknown[0], 40)}")
+    missing = sorted(name for name, (_, required) in fields.items() if required and name not in data)
+    if missing:
+        raise EventFormatError(f"{cls.kind}.{missing[0]} is missing")
+    for name, value in data.items():
+        hint = fields[name][0]
+        checked = _as(hint, value)
+        if checked is _WRONG:
+            raise EventFormatError(f"{cls.kind}.{name} must be {_describe(hint)}, not {_json_type(value)}")
+        data[name] = checked
+    return cls(**data)
 
 
 class NewerSchemaError(EventFormatError):
     def __init__(self, version: int) -> None:
         super().__init__(
-            f"written by a newer deploy-tui (event schema {version}, this one reads {SCHEMA_VERSION}): "
+            f"written by a newer deploy-tui (event schema {shown(version, 12)}, this one reads {SCHEMA_VERSION}): "
             "upgrade deploy-tui to read it"
         )
         self.version = version
 
 
-_TUPLE_FIELDS: dict[type[Event], frozenset[str]] = {}
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity: Python's json reads them, but no event holds one and no other JSON reader would.
+    raise EventFormatError(f"not JSON: {name} is not a number")
 
 
-def _tuple_fields(cls: type[Event]) -> frozenset[str]:
-    if cls not in _TUPLE_FIELDS:
+# Checking a field's JSON value against its annotation: what a recording may hold is exactly what an event may.
+
+_WRONG = object()
+_FIELDS: dict[type[Event], dict[str, tuple[Any, bool]]] = {}
+
+
+def _fields(cls: type[Event]) -> dict[str, tuple[Any, bool]]:
+    """Each field's resolved annotation, and whether the event needs it (it has no default)."""
+    if cls not in _FIELDS:
         hints = get_type_hints(cls)
-        _TUPLE_FIELDS[cls] = frozenset(
-            f.name for f in dataclasses.fields(cls) if str(hints[f.name]).startswith("tuple")
-        )
-    return _TUPLE_FIELDS[cls]
+        _FIELDS[cls] = {
+            f.name: (
+                hints[f.name],
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(cls)
+        }
+    return _FIELDS[cls]
+
+
+def _as(hint: Any, value: Any) -> Any:
+    """value as the field holds it (a JSON list as a tuple), or _WRONG when the annotation does not allow it."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        for arm in get_args(hint):
+            checked = _as(arm, value)
+            if checked is not _WRONG:
+                return checked
+        return _WRONG
+    if origin is Literal:
+        return value if any(value == v and type(value) is type(v) for v in get_args(hint)) else _WRONG
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            return _WRONG
+        args = get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            items = [_as(args[0], item) for item in value]
+        elif len(args) == len(value):
+            items = [_as(arg, item) for arg, item in zip(args, value, strict=True)]
+        else:
+            return _WRONG
+        return _WRONG if any(item is _WRONG for item in items) else tuple(items)
+    supertype = getattr(hint, "__supertype__", None)  # a NewType over str, int...
+    if supertype is not None:
+        return _as(supertype, value)
+    if hint is type(None):
+        return value if value is None else _WRONG
+    if hint is bool:
+        return value if isinstance(value, bool) else _WRONG
+    if hint is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _WRONG
+    if hint is float:
+        # JSON writes 3.0 as 3.0, but a hand-made or older line may say 3.
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else _WRONG
+    if hint is str:
+        return value if isinstance(value, str) and _is_text(value) else _WRONG
+    return _WRONG  # an annotation this reader does not know: refuse rather than guess
+
+
+def _is_text(value: str) -> bool:
+    """False for a string JSON holds but UTF-8 cannot: an unpaired surrogate ("\\ud800"), never written by a run."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(arm) for arm in get_args(hint))
+    if origin is Literal:
+        return "one of " + ", ".join(json.dumps(v) for v in get_args(hint))
+    if origin is tuple:
+        plural = {str: "strings", int: "whole numbers", float: "numbers"}
+        return "a list of " + plural.get(get_args(hint)[0], "values") if get_args(hint) else "a list"
+    if getattr(hint, "__supertype__", None) is not None:
+        return _describe(hint.__supertype__)
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", type(None): "null"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", list: "a list"}
+    if value is None:
+        return "null"
+    if isinstance(value, str) and not _is_text(value):
+        return "a string with an unpaired surrogate (\\ud800-\\udfff), which is not text"
+    return names.get(type(value), "an object")
 
 
 def fanout(*sinks: Sink) -> Sink:

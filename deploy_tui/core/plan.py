@@ -31,6 +31,7 @@ class Options:
     dns_timeout: float = 3.0
     apt_lock_timeout: int = 60  # seconds apt waits for another apt or dpkg to let go of its lock
     start_timeout: float = 20.0  # seconds the dev server gets to start listening
+    lock_wait: float = 0.0  # seconds to wait for another run of the same site to let go of the deploy lock
     checkout: Path = field(default_factory=Path.cwd)  # the site's checkout on this machine (its FTs)
 
 

@@ -8,11 +8,12 @@ always name loopback resolvers of their own.
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from deploy_tui.core.names import ascii_number, hidden_character
+from deploy_tui.core.shown import shown
 
 
 class ResolverInputError(ValueError):
@@ -64,36 +65,60 @@ def parse_resolver(text: str) -> Resolver:
     """ADDRESS, ADDRESS:PORT or [IPV6]:PORT, named after itself."""
     raw = text.strip()
     address, port = raw, 53
+    if hidden_character(raw) is not None:
+        raise ResolverInputError(
+            f"resolver {shown(text)} has a control or invisible character: give an address like 1.1.1.1"
+        )
     if raw.startswith("["):
         address, sep, rest = raw[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise ResolverInputError(f"resolver {text!r}: write an IPv6 resolver as [ADDRESS]:PORT")
-        port_text = rest[1:]
+            raise ResolverInputError(f"resolver {shown(text)}: write an IPv6 resolver as [ADDRESS]:PORT")
+        port_text = rest[1:] if rest else None
     elif raw.count(":") == 1:
         address, port_text = raw.split(":")
     else:
-        port_text = ""
-    if port_text:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise ResolverInputError(f"resolver {text!r}: the port must be a number from 1 to 65535")
-        port = int(port_text)
+        port_text = None
+    if port_text is not None:
+        number = ascii_number(port_text, digits=5)
+        if number is None or not 1 <= number <= 65535:
+            raise ResolverInputError(
+                f"resolver {shown(text)}: the port must be a number from 1 to 65535, in the digits 0-9"
+            )
+        port = number
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         raise ResolverInputError(
-            f"resolver {text!r} is not an IP address: give one like 1.1.1.1, 127.0.0.53:5353 or [::1]:53"
+            f"resolver {shown(text)} is not an IP address: give one like 1.1.1.1, 127.0.0.53:5353 or [::1]:53"
         ) from None
     return Resolver(str(ip), str(ip), port, "")
 
 
+DNS_KEYS = ("resolvers",)
+
+
 def resolvers_from_config(data: dict[str, Any], source: str) -> tuple[Resolver, ...] | None:
-    """The `[dns] resolvers = [...]` list of a deploy.toml, or None when it has none.
+    """The `[dns] resolvers = [...]` list of a deploy.toml, or None when it has no [dns] table.
 
     Each entry is "ADDRESS[:PORT]" or a table {address = "...", name = "...", location = "..."}.
+    A [dns] table says the operator meant to choose: a misspelt key, or none, is an error,
+    never a quiet fall back to the public resolvers.
     """
-    section = data.get("dns", {})
-    if not isinstance(section, dict) or "resolvers" not in section:
+    if "dns" not in data:
         return None
+    section = data["dns"]
+    if not isinstance(section, dict):
+        raise ResolverInputError(f'{source}: dns must be a table: [dns] with resolvers = ["ADDRESS[:PORT]", ...]')
+    unknown = sorted(set(section) - set(DNS_KEYS))
+    if unknown:
+        raise ResolverInputError(
+            f"{source}: dns.{shown(unknown[0], 40, quote=False)}: unknown key; the [dns] keys are {', '.join(DNS_KEYS)}"
+        )
+    if "resolvers" not in section:
+        raise ResolverInputError(
+            f'{source}: [dns] has no resolvers: add resolvers = ["1.1.1.1", ...], '
+            "or remove [dns] to ask the default public resolvers"
+        )
     entries = section["resolvers"]
     if not isinstance(entries, list) or not entries:
         raise ResolverInputError(f"{source}: dns.resolvers must be a non-empty list of addresses")
@@ -103,24 +128,36 @@ def resolvers_from_config(data: dict[str, Any], source: str) -> tuple[Resolver, 
         if isinstance(entry, str):
             resolvers.append(_named(entry, where))
         elif isinstance(entry, dict):
-            unknown = set(entry) - {"address", "name", "location"}
+            unknown = sorted(set(entry) - {"address", "name", "location"})
             if unknown or not isinstance(entry.get("address"), str):
                 raise ResolverInputError(
                     f'{where}: a table needs address = "IP[:PORT]" and may have name and location'
-                    + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else "")
+                    + (f" (unknown: {shown(', '.join(unknown), 60, quote=False)})" if unknown else "")
                 )
             base = _named(entry["address"], where)
             resolvers.append(
                 Resolver(
-                    str(entry.get("name") or base.name),
+                    _label(entry, "name", where) or base.name,
                     base.address,
                     base.port,
-                    str(entry.get("location", "")),
+                    _label(entry, "location", where),
                 )
             )
         else:
             raise ResolverInputError(f"{where}: give an address string or a table")
     return tuple(resolvers)
+
+
+def _label(entry: dict[str, Any], key: str, where: str) -> str:
+    """A resolver's name or location: shown in tables and recordings, so one short line of visible text."""
+    value = entry.get(key, "")
+    if not isinstance(value, str):
+        raise ResolverInputError(f"{where}.{key} = {shown(value)}: must be a string in quotes")
+    if hidden_character(value) is not None or len(value) > 64:
+        raise ResolverInputError(
+            f"{where}.{key} = {shown(value)}: must be at most 64 visible characters, with no control characters"
+        )
+    return value
 
 
 def _named(text: str, where: str) -> Resolver:
@@ -130,16 +167,10 @@ def _named(text: str, where: str) -> Resolver:
         raise ResolverInputError(f"{where}: {error}") from None
 
 
-def load_resolvers(path: Path | None, flags: Sequence[str]) -> tuple[Resolver, ...]:
-    """Flags win, then deploy.toml's [dns] list, then the defaults."""
+def load_resolvers(
+    flags: Sequence[str], data: dict[str, Any] | None = None, source: str = "deploy.toml"
+) -> tuple[Resolver, ...]:
+    """Flags win, then deploy.toml's [dns] list (data, as read), then the defaults."""
     if flags:
         return tuple(parse_resolver(flag) for flag in flags)
-    if path is not None and path.is_file():
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as error:
-            raise ResolverInputError(f"{path}: not valid TOML: {error}") from None
-        configured = resolvers_from_config(data, str(path))
-        if configured:
-            return configured
-    return DEFAULT_RESOLVERS
+    return (resolvers_from_config(data, source) if data else None) or DEFAULT_RESOLVERS

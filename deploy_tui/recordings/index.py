@@ -10,7 +10,7 @@ parses only the few lines it needs.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from deploy_tui.core.events import Diagnosis, Event, EventFormatError, RunFinished, RunStarted, StepStarted
@@ -72,15 +72,33 @@ def load_index(recording: Path) -> Index:
     path = index_path(recording)
     if path.is_file():
         try:
-            data = json.loads(path.read_text())
-            if data.get("v") == INDEX_VERSION and data.get("size") == size:
-                return Index(**data)
-        except (ValueError, TypeError):
+            saved = _checked(json.loads(path.read_text()))
+            if saved is not None and saved.size == size:
+                return saved
+        except (OSError, ValueError):
             pass
     index = build_index(recording)
     if index.size == size:
         index.save(recording)
     return index
+
+
+def _checked(data: object) -> Index | None:
+    """A saved index, when it is one of this version with every field of its type; a cache is never trusted."""
+    if not isinstance(data, dict) or data.get("v") != INDEX_VERSION:
+        return None
+    steps, failures = data.get("steps"), data.get("failures")
+    well_formed = (
+        isinstance(data.get("size"), int)
+        and isinstance(steps, dict)
+        and all(isinstance(k, str) and isinstance(v, list) and all(type(o) is int for o in v) for k, v in steps.items())
+        and isinstance(failures, list)
+        and all(type(o) is int for o in failures)
+        and all(isinstance(data.get(k), str) for k in ("site", "started_at", "status"))
+        and (data.get("duration") is None or isinstance(data.get("duration"), int | float))
+        and set(data) == {f.name for f in fields(Index)}
+    )
+    return Index(**data) if well_formed else None
 
 
 @dataclass(frozen=True)

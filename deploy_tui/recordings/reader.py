@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy_tui.core.events import Event, EventFormatError, NewerSchemaError
+from deploy_tui.core.shown import shown, shown_path
 from deploy_tui.recordings.index import Index, load_index
 from deploy_tui.recordings.jsonl import scan
 
@@ -27,21 +28,38 @@ class Recording:
     path: Path
     events: list[Event] = field(default_factory=list)
     warning: str = ""  # one line when the file was cut short or damaged
+    damage: str = ""  # where and how, as in the warning: "line 3: StepFinished.duration must be a number, ..."
 
 
 def read_recording(path: Path) -> Recording:
     """Read a whole recording, keeping every event up to the last good one."""
-    if not path.is_file():
-        raise RecordingError(f"{path}: no such recording")
+    where = _where(path)
     recording = Recording(path)
     try:
         for _, event in scan(path):
             recording.events.append(event)
     except NewerSchemaError as error:
-        raise RecordingError(f"{path}: {error}") from None
+        raise RecordingError(f"{where}: {error}") from None
     except EventFormatError as error:
-        recording.warning = f"{path} is damaged at {error}; showing the {len(recording.events)} events before it"
+        recording.damage = shown(str(error), 160, quote=False)
+        recording.warning = (
+            f"{where} is damaged at {recording.damage}; showing the {len(recording.events)} events before it"
+        )
+    except OSError as error:
+        raise RecordingError(f"{where}: cannot read it ({error.strerror})") from None
     return recording
+
+
+def _where(path: Path) -> str:
+    """The path for an error line (escaped, short), once it is known to be a file; RecordingError if not."""
+    where = shown_path(path)
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):
+        is_file = False
+    if not is_file:
+        raise RecordingError(f"{where}: no such recording; give a recording's .jsonl file")
+    return where
 
 
 @dataclass(frozen=True)
@@ -57,18 +75,17 @@ class RecordingFile:
     """A recording opened through its index: its skeleton at once, each span's events on demand."""
 
     def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise RecordingError(f"{path}: no such recording")
+        where = _where(path)
         try:
             self.index: Index = load_index(path)
         except NewerSchemaError as error:
-            raise RecordingError(f"{path}: {error}") from None
+            raise RecordingError(f"{where}: {error}") from None
         except OSError as error:
-            raise RecordingError(f"{path}: cannot read it ({error.strerror})") from None
+            raise RecordingError(f"{where}: cannot read it ({error.strerror})") from None
         self.path = path
         size = path.stat().st_size
         self.warning = (
-            f"{path} is damaged or cut short after {self.index.size} of {size} bytes; showing what comes before"
+            f"{where} is damaged or cut short after {self.index.size} of {size} bytes; showing what comes before"
             if self.index.size < size
             else ""
         )

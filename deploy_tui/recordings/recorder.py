@@ -24,7 +24,8 @@ class Recorder:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # Exclusive: one file per run, never two runs in one (a name taken is an error, not a merge).
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._offset = os.fstat(self._fd).st_size
         self.index = Index()
 

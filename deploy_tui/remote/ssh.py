@@ -158,8 +158,14 @@ class SshSession:
             label = f"[{host}]:{port}" if port else host
             try:
                 known = read_known_hosts(self.target.known_hosts)
-            except (OSError, ValueError) as error:
-                raise SshError(f"cannot read known_hosts file {self.target.known_hosts}: {error}") from None
+            except OSError as error:
+                raise SshError(f"cannot read known_hosts file {self.target.known_hosts}: {error.strerror}") from None
+            except ValueError:
+                # Never the parser's own text: it quotes the offending line, and this may be any file at all.
+                raise SshError(
+                    f"known_hosts file {self.target.known_hosts} is not in OpenSSH's known_hosts format: "
+                    "point known_hosts at one (ssh-keyscan writes one)"
+                ) from None
             keys, cas, revoked, *_ = known.match(host, addr, port)
             seen.update(label=label, keys=keys)
             return list(keys), list(cas), list(revoked)
@@ -184,6 +190,12 @@ class SshSession:
             save_host_key(self.target.known_hosts, label, key)
         # Pinned to the very key the operator accepted: a swap between the two connections fails.
         self._conn = await self._open(lambda h, a, p: ([key], [], []), HostKeyWitness())
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        """The one connection, opened if it is not yet (for what holds a channel open, like the deploy lock)."""
+        await self.connect()
+        assert self._conn is not None
+        return self._conn
 
     async def _open(self, known_hosts: Any, witness: HostKeyWitness) -> asyncssh.SSHClientConnection:
         target = self.target

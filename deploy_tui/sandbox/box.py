@@ -17,6 +17,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import pwd
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -141,6 +142,7 @@ class Sandbox:
             for r in (*box.resolvers, box.authority):
                 if osx.stop(r.pid, "dnsmasq", self._dns_marker(r)):
                     self._report(f"stopped dnsmasq on {r.address}:{r.port} (pid {r.pid})")
+            self._stop_deployments(box.user)
             for port in state["closed_ports"]:
                 host.firewall_open(box.address, port)
                 self._report(f"removed the DROP rule for {box.address}:{port}")
@@ -157,6 +159,24 @@ class Sandbox:
                 host.remove_from_sudo_group(box.user)
             shutil.rmtree(self.config.state_dir)
             self._report(f"removed {self.config.state_dir}")
+
+    def _stop_deployments(self, user: str) -> None:
+        """Stop what deployments into the box left running (dev servers): the box user's processes under ~/sites."""
+        if not host.user_exists(user):
+            return
+        entry = pwd.getpwnam(user)
+        if entry.pw_uid == 0:
+            return
+        sites = Path(entry.pw_dir) / "sites"
+        for pid in osx.pids_of_uid(entry.pw_uid):
+            try:
+                cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # gone already, or not ours to look at
+            if cwd == sites or sites in cwd.parents:
+                osx.kill_and_wait(pid)
+                self._report(f"stopped {command.strip()[:80]} (pid {pid}, user {user}, in {cwd})")
 
     def set_resolver_mode(self, address: str, mode: str) -> None:
         """Make one resolver answer the box address (current), a stale one, or NXDOMAIN."""

@@ -36,6 +36,19 @@ def _alive_script() -> str:
     )
 
 
+def _ours_on_port(port: int) -> str:
+    """Exit 0 with $pid set when the listener on the port is this site's runserver (its pid file lost or stale).
+
+    Found by the port and checked by its directory and command line together, so a server whose
+    pid file went missing is never orphaned, and a listener that is not ours is left alone (D9).
+    """
+    return (
+        f"pid=$(ss -Hltnp 'sport = :{port}' 2>/dev/null | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' | head -n 1) && "
+        '[ -n "$pid" ] && [ "$(readlink /proc/"$pid"/cwd)" = "$(pwd -P)" ] && '
+        'grep -q runserver /proc/"$pid"/cmdline 2>/dev/null'
+    )
+
+
 class DevServerStep(Step):
     id = "devserver"
     title = "Dev server on 0.0.0.0"
@@ -58,7 +71,7 @@ class DevServerStep(Step):
         return (
             in_site(
                 site,
-                Shell(f"if {_alive_script()}; then {stop}; fi; rm -f {PID}; true"),
+                Shell(f"if {_alive_script()} || {_ours_on_port(port)}; then {stop}; fi; rm -f {PID}; true"),
                 "stop the running server",
             ),
             StepCommand(

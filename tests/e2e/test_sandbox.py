@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pwd
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -351,6 +353,50 @@ def test_down_stops_everything_and_removes_its_rules(make_sandbox: MakeSandbox) 
     sandbox.down(purge=True)
     assert not sandbox.config.state_dir.exists()
     assert subprocess.run(["id", "dtuitest2"], capture_output=True, check=False).returncode != 0
+
+
+def test_down_stops_what_deployments_left_running_and_says_so(make_sandbox: MakeSandbox) -> None:
+    said: list[str] = []
+    sandbox = make_sandbox("dtuitest2", ("127.0.53.14", "127.0.53.15", "127.0.53.16"), "127.0.53.29")
+    sandbox.up()
+    sandbox._report = said.append  # type: ignore[method-assign]
+    home = Path(pwd.getpwnam("dtuitest2").pw_dir)
+    site = home / "sites" / "left-running"
+    site.mkdir(parents=True)
+    shutil.chown(site, "dtuitest2", "dtuitest2")
+    # A stand-in for a dev server a deployment started, and one of the user's own that is not a deployment.
+    server = subprocess.Popen(["runuser", "-u", "dtuitest2", "--", "sleep", "300"], cwd=site)
+    other = subprocess.Popen(["runuser", "-u", "dtuitest2", "--", "sleep", "301"], cwd=home)
+    try:
+        deadline = time.monotonic() + 10
+        while not _children_of_user("dtuitest2", "sleep 300") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (deployed,) = _children_of_user("dtuitest2", "sleep 300")
+        sandbox.down()
+        assert gone(deployed)
+        assert any(f"pid {deployed}" in line and "left-running" in line for line in said), said
+        assert _children_of_user("dtuitest2", "sleep 301")  # not under ~/sites: left alone
+    finally:
+        for process in (server, other):
+            process.kill()
+            process.wait(timeout=10)
+        sandbox.down(purge=True)
+
+
+def _children_of_user(user: str, command: str) -> list[int]:
+    uid = pwd.getpwnam(user).pw_uid
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (
+                    entry.stat().st_uid == uid
+                    and (entry / "cmdline").read_bytes().replace(b"\0", b" ").strip() == command.encode()
+                ):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def test_up_restarts_a_dead_authority_and_only_it(make_sandbox: MakeSandbox) -> None:

@@ -314,3 +314,16 @@ async def test_a_changed_host_key_is_refused_like_openssh_and_nothing_runs(make_
     assert asked == []  # a changed key is refused outright, never put to the operator
     assert not any(isinstance(e, CommandStarted) for e in events)
     assert not Path(f"/tmp/{marker}").exists()  # noqa: S108
+
+
+async def test_a_known_hosts_file_that_is_not_one_is_named_and_never_quoted(box, tmp_path: Path) -> None:
+    secret = "hunter2-the-sudo-password"  # noqa: S105 - a stand-in the error must not quote
+    bogus = tmp_path / "not_known_hosts"
+    bogus.write_text(f"{secret}\n")
+    with pytest.raises(SshError) as refused:
+        async with SshSession(_target(box, known_hosts=bogus), emit=lambda e: None):
+            pass
+    message = str(refused.value)
+    assert str(bogus) in message
+    assert "known_hosts format" in message
+    assert secret not in message
