@@ -21,6 +21,7 @@ from deploy_tui.recordings.player import Player
 from screens.messages import RunRequested
 from screens.walkthrough import FLUSH_INTERVAL, WalkthroughScreen
 from screens.widgets.output_pane import OutputPane
+from screens.widgets.step_list import StepList
 from screens.widgets.step_pane import StepInfo
 
 # What a step's output pane shows: refilled when a step's span is read after a jump.
@@ -70,7 +71,6 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
         self.warning = warning
         self._last_tick = time.monotonic()
         self._search = ""
-        self._redrawing = False
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -97,12 +97,16 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
     def _seek(self, position: int) -> None:
         """Redraw from scratch up to position, then go on from there (paused)."""
         before = self.player.seek(position)
-        self._redrawing = True  # earlier steps stay skeletons: their output is read when they are shown
+        self.redrawing = True  # earlier steps stay skeletons: their output is read when they are shown
         try:
             self.reset_all()
             self.feed(before)
         finally:
-            self._redrawing = False
+            self.redrawing = False
+        step = before[-1].step if before else ""
+        if step in self._info:  # the step the position is in, selected as a live run would have it
+            self.query_one(StepList).index = list(self._info).index(step)
+            self._select(step)
         self.player.playing = False
         self._show_state()
 
@@ -117,7 +121,7 @@ class ReplayScreen(WalkthroughScreen, inherit_bindings=False):
 
     def _select(self, step_id: str) -> None:
         # A step passed over by a jump shows only its commands until its output is read, here.
-        events = None if self._redrawing else self.player.output_of(step_id)
+        events = None if self.redrawing else self.player.output_of(step_id)
         if events is not None:
             self.query_one(OutputPane).clear(step_id)
             self.feed(e for e in events if isinstance(e, OUTPUT_KINDS))

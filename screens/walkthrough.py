@@ -66,6 +66,8 @@ class WalkthroughScreen(Screen[None]):
         self.sub_title = title
         self.follow_running = True
         self.running = False
+        # A replay redrawing after a jump: the selection stays put, and panes are built only when shown.
+        self.redrawing = False
         self._info = {step.id: step for step in self.steps}
         first = self.steps[0].id
         # Only the first step's pane is built for the first frame; the others when first needed.
@@ -137,14 +139,16 @@ class WalkthroughScreen(Screen[None]):
             elif isinstance(event, PlannedCommand):
                 output.add(step, ["would run " + command_line(event.argv_display, sudo=event.sudo, host=event.host)])
             elif isinstance(event, StepStarted):
-                self._pane(step).reset()
+                if step in self._panes:  # a pane not built yet has nothing to clear
+                    self._panes[step].reset()
                 steps.item(step).set_status("running")
-                if self.follow_running:
+                if self.follow_running and not self.redrawing:
                     steps.index = list(self._info).index(step)
                     self._select(step)
             elif isinstance(event, StepFinished):
                 steps.item(step).set_status(event.status, event.duration)
-                self._pane(step).finished(event.status)
+                if step in self._panes:  # only a pane that shows tests still running cares
+                    self._panes[step].finished(event.status)
                 if event.summary:
                     output.add(step, [f"── {event.status}: {event.summary}"])
             elif isinstance(event, Progress):
@@ -159,7 +163,7 @@ class WalkthroughScreen(Screen[None]):
                 self._pane(step).test(event)
             elif isinstance(event, Diagnosis):
                 self._pane(step).diagnose(event)
-                if self.follow_running:
+                if self.follow_running and not self.redrawing:
                     self._select(step)
             elif isinstance(event, Notice):
                 output.add(step or self.selected, [f"{event.level}: {event.text}"])

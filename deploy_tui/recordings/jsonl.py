@@ -7,6 +7,8 @@ being parsed: their kind sits at the head of each line.
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,21 +39,30 @@ def scan(
     """(offset, event) for every whole line from start up to end.
 
     Raises DamagedLine, naming the line (counted from start), at the first line that is
-    not an event, or is cut short; NewerSchemaError for a newer deploy-tui's.
+    not an event, or is cut short; NewerSchemaError for a newer deploy-tui's. The file is
+    mapped, not read: a line passed over (output, with skip_output) is never copied.
     """
     with path.open("rb") as data:
-        data.seek(start)
-        offset = start
-        for number, line in enumerate(data, 1):
-            if end is not None and offset >= end:
-                return
-            if not line.endswith(b"\n"):
-                raise DamagedLine(f"line {number}: cut short", offset)
-            if line.strip() and not (skip_output and is_output(line)):
-                try:
-                    yield offset, from_json(line.decode("utf-8", errors="replace"))
-                except NewerSchemaError:
-                    raise
-                except EventFormatError as error:
-                    raise DamagedLine(f"line {number}: {error}", offset) from None
-            offset += len(line)
+        size = os.fstat(data.fileno()).st_size
+        stop = size if end is None else min(end, size)
+        if start >= stop:
+            return
+        with mmap.mmap(data.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            offset, number = start, 0
+            while offset < stop:
+                number += 1
+                newline = mapped.find(b"\n", offset)
+                if newline < 0:
+                    raise DamagedLine(f"line {number}: cut short", offset)
+                if skip_output and is_output(mapped[offset : offset + _HEAD]):
+                    offset = newline + 1
+                    continue
+                line = mapped[offset:newline]
+                if line.strip():
+                    try:
+                        yield offset, from_json(line.decode("utf-8", errors="replace"))
+                    except NewerSchemaError:
+                        raise
+                    except EventFormatError as error:
+                        raise DamagedLine(f"line {number}: {error}", offset) from None
+                offset = newline + 1
