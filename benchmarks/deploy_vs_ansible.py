@@ -126,7 +126,7 @@ def dtui_child(spec_path: Path) -> int:
     from deploy_tui.core.events import CommandFinished, CommandStarted, Diagnosis, Event, RunFinished, StepFinished
     from deploy_tui.core.resolvers import Resolver
     from deploy_tui.core.secrets import Secret
-    from deploy_tui.runner import RunRequest, execute
+    from deploy_tui.runner import RunRequest, execute, read_checkout, settle_address
     from deploy_tui.steps import Options
 
     spec = json.loads(spec_path.read_text())
@@ -136,13 +136,16 @@ def dtui_child(spec_path: Path) -> int:
     )
     password = Path(spec["password_file"]).read_text().strip()
     events: list[Event] = []
+    # As `deploy-tui run` does it: the checkout read and the address settled when the run is assembled.
     request = RunRequest(
         site=site,
+        address=settle_address(site),
         resolvers=resolvers,
-        options=Options(checkout=CHECKOUT, artifacts=Path(spec["artifacts"])),
+        options=Options(checkout=CHECKOUT),
         sudo_password=Secret(password),
-        skip=set(SKIP),
+        skip=frozenset(SKIP),
         recording=Path(spec["recording"]),
+        checkout=read_checkout(site, CHECKOUT),
     )
     outcome, _ = asyncio.run(execute(request, events.append))
     finished = [e for e in events if isinstance(e, StepFinished)]

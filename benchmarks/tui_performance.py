@@ -107,6 +107,7 @@ IMPORTS = {
     "deploy-tui": (
         "from screens.app import DeployApp as Base\n"
         "from deploy_tui.core.config import make_site\n"
+        "from deploy_tui.runner import RunRequest, read_checkout\n"
         "from screens.walkthrough import WalkthroughScreen as Target\n"
     ),
     "hello-world": (
@@ -117,7 +118,9 @@ SETUP = {
     "deploy-tui": (
         "site = make_site('staging', {'domain': 'superlists.test', 'host': '127.0.0.2', 'user': 'elspeth',"
         " 'repo': 'https://example.com/superlists.git'}, 'benchmark')\n"
-        "kwargs = {'site': site}\n"
+        # As `deploy-tui run` does before the app starts: the checkout read, the address settled.
+        f"checkout = read_checkout(site, __import__('pathlib').Path({str(ROOT)!r}))\n"
+        "kwargs = {'request': RunRequest(site=site, address='127.0.0.2', checkout=checkout)}\n"
     ),
     "hello-world": ("class Base(App):\n    def compose(self):\n        yield Static('Hello, world!')\nkwargs = {}\n"),
 }
@@ -202,7 +205,9 @@ async def count_widgets() -> tuple[int, int, int]:
         {"domain": "superlists.test", "host": "127.0.0.2", "user": "elspeth", "repo": "https://example.com/s.git"},
         "benchmark",
     )
-    app = DeployApp(site=site)
+    from deploy_tui.runner import RunRequest, read_checkout
+
+    app = DeployApp(request=RunRequest(site=site, address="127.0.0.2", checkout=read_checkout(site, ROOT)))
     async with app.run_test(size=SIZE):
         panes = list(app.screen.query(StepPane))
         in_panes = sum(len(list(pane.walk_children())) + 1 for pane in panes)
@@ -420,10 +425,18 @@ def timed_ssh(argv: list[str], timeout: float = 120.0) -> float:
 
 def make_app(site: Any, runner: Callable[..., Any]) -> Any:
     from deploy_tui.core.secrets import Secret
+    from deploy_tui.runner import RunRequest, read_checkout
     from deploy_tui.steps import Options
     from screens.app import DeployApp
 
-    return DeployApp(site=site, options=Options(checkout=ROOT), sudo_password=Secret("unused"), runner=runner)
+    request = RunRequest(
+        site=site,
+        address=site.address or "127.0.0.2",
+        options=Options(checkout=ROOT),
+        sudo_password=Secret("unused"),
+        checkout=read_checkout(site, ROOT),
+    )
+    return DeployApp(request=request, runner=runner)
 
 
 async def app_ready(app: Any, pilot: Any) -> tuple[Any, Any, Any]:

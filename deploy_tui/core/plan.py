@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from deploy_tui.core.commands import StepCommand
 from deploy_tui.core.config import Site
@@ -20,7 +20,9 @@ from deploy_tui.core.events import Sink
 from deploy_tui.core.resolvers import Resolver
 from deploy_tui.core.secrets import Redactor
 from deploy_tui.core.session import NoSession, Session
-from deploy_tui.project import Project
+
+if TYPE_CHECKING:
+    from deploy_tui.project import Project
 
 Results = Literal["", "checks", "dns", "probes", "tests"]
 
