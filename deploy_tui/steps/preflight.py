@@ -44,8 +44,15 @@ class PreflightStep(Step):
                 "the commit you are on",
                 here=True,
             ),
+            # Never a prompt: a repo that wants a password or an unknown host key says so and fails.
             StepCommand(
-                Shell(f"git ls-remote -- {shlex.quote(ctx.site.repo)} {shlex.quote(ref)}"), "what is pushed", here=True
+                Shell(
+                    'GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh} -o BatchMode=yes" '
+                    f"git ls-remote -- {shlex.quote(ctx.site.repo)} {shlex.quote(ref)}"
+                ),
+                "what is pushed",
+                here=True,
+                timeout=60,
             ),
         )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy_tui.core.events import Notice, StepFinished
+from deploy_tui.core.events import Notice, StepFinished, StepStarted
 from deploy_tui.runner import execute
 from tests.e2e.conftest import make_deployment
 
@@ -70,11 +70,20 @@ def test_a_second_deploy_waits_for_the_lock_when_asked(sandbox_box, box_resolver
             deployment.request(recording=tmp_path / "b.jsonl", skip={"fts"}),
             options=Options(checkout=CHECKOUT, lock_wait=300),
         )
-        return list(await asyncio.gather(execute(first, lambda e: None), execute(second, lambda e: None)))
+        holder = asyncio.create_task(execute(first, seen[0].append))
+        # The first run holds the lock once it has started a step; only then does the second ask for it.
+        while not any(isinstance(e, StepStarted) for e in seen[0]) and not holder.done():
+            await asyncio.sleep(0.05)
+        waiter = await execute(second, seen[1].append)
+        return [await holder, waiter]
 
+    seen: tuple[list, list] = ([], [])  # type: ignore[type-arg]
     try:
         results = asyncio.run(both())
-        assert all(outcome.ok for outcome, _ in results)
+        for (outcome, _), events in zip(results, seen, strict=True):
+            said = [(e.step, e.status, e.summary) for e in events if isinstance(e, StepFinished)]
+            said += [e.text for e in events if isinstance(e, Notice)]
+            assert outcome.ok, said
     finally:
         deployment.stop_server()
 
