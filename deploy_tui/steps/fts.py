@@ -46,8 +46,12 @@ class FunctionalTestsStep(Step):
             "DEPLOY_TUI_TEST_MARKS": "1",
             "PYTHONPATH": os.pathsep.join(filter(None, (str(SHIM), os.environ.get("PYTHONPATH", "")))),
         }
+        # The reader's checkout is theirs: running their tests leaves no bytecode or pytest cache in it.
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         if tests.runner == "pytest":
             env["PYTEST_PLUGINS"] = "deploy_tui_pytest"
+            addopts = (os.environ.get("PYTEST_ADDOPTS", ""), "-p no:cacheprovider")
+            env["PYTEST_ADDOPTS"] = " ".join(filter(None, addopts))
         if tests.firefox_as_chromium:
             env["DEPLOY_TUI_BROWSER"] = "chromium"
         elif tests.browser == "firefox":

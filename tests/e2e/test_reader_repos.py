@@ -134,6 +134,11 @@ def test_a_third_edition_repo_deploys_green_with_its_own_firefox_fts_in_chromium
         # The database is beside the code, untracked, and the secret key on the server only.
         assert (deployment.directory / "db.sqlite3").is_file()
         assert (deployment.directory / ".secret_key").stat().st_mode & 0o077 == 0
+        # The reader's checkout is theirs: their tests ran in it and left nothing behind.
+        left = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored"], cwd=repo.checkout, capture_output=True, text=True, check=True
+        )
+        assert left.stdout == ""
         # A second run finds everything done.
         again, events = deployment.run(tmp_path, skip={"fts"})
         assert again.ok
