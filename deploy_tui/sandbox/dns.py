@@ -34,7 +34,7 @@ def log_file(dns_dir: Path, address: str) -> Path:
 
 
 def _common(dns_dir: Path, address: str, port: int) -> list[str]:
-    # A running dnsmasq is kept when its command line contains the wanted one (sandbox_os.is_ours);
+    # A running dnsmasq is kept when its command line contains the wanted one (sandbox.system.is_ours);
     # each command line ends with its TTL option, so containing it means being it.
     return [
         DNSMASQ,
