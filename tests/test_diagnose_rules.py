@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deploy_tui.core.diagnose import RULES, diagnose
+from deploy_tui.core.diagnoses import RULES, diagnose
 from deploy_tui.core.events import Diagnosis
 from deploy_tui.core.failure import Facts, Probe, StepFailed
 from deploy_tui.remote import probes

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from deploy_tui.core.diagnose import diagnose
+from deploy_tui.core.diagnoses import diagnose
 from deploy_tui.core.events import (
     Diagnosis,
     Notice,
@@ -152,21 +152,25 @@ class Engine:
             finish("cancelled")
             raise
         except StepFailed as failure:
-            diagnosis = None if failure.facts.diagnosed else diagnose(step.id, failure)
-            if diagnosis is not None:
-                r = ctx.redactor
-                diagnosis = dataclasses.replace(
-                    diagnosis,
-                    cause=r(diagnosis.cause),
-                    fix=r(diagnosis.fix),
-                    evidence=tuple(map(r, diagnosis.evidence)),
-                )
-                outcome.diagnoses.append(diagnosis)
-                emit(diagnosis)
+            if not failure.facts.diagnosed:
+                self._diagnose(step, failure, outcome)
             return finish("failed", ctx.redactor(str(failure)))
         except SessionError as error:
             outcome.error = error
             text = ctx.redactor(str(error))  # an error's text is shown like output: secrets masked
             emit(Notice(step=step.id, level="error", text=text))
+            # Not reaching the server, or sudo refusing, has causes and fixes like any failed step.
+            self._diagnose(step, StepFailed(str(error), error.evidence, error.facts), outcome)
             return finish("failed", text)
         return finish("passed", summary)
+
+    def _diagnose(self, step: Step, failure: StepFailed, outcome: RunOutcome) -> None:
+        diagnosis = diagnose(step.id, failure)
+        if diagnosis is None:
+            return
+        r = self.ctx.redactor
+        diagnosis = dataclasses.replace(
+            diagnosis, cause=r(diagnosis.cause), fix=r(diagnosis.fix), evidence=tuple(map(r, diagnosis.evidence))
+        )
+        outcome.diagnoses.append(diagnosis)
+        self.ctx.emit(diagnosis)

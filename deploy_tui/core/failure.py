@@ -27,6 +27,19 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class SshAuth:
+    """What was offered when the server refused our keys: for telling which of the usual slips it is."""
+
+    user: str
+    host: str
+    identity_files: tuple[str, ...] = ()  # deploy.toml's identity_file (or ~/.ssh/config's), as given
+    missing: tuple[str, ...] = ()  # of those, the ones that are not files here
+    agent_keys: int | None = None  # keys the ssh agent holds; None: no agent to ask
+    default_keys: tuple[str, ...] = ()  # ~/.ssh/id_* here, tried when no identity file is given
+    root_accepts: bool | None = None  # the same keys log in as root (the chapter's usual slip); None: not known
+
+
+@dataclass(frozen=True)
 class Facts:
     """What a failed step knew; every field optional."""
 
@@ -41,6 +54,12 @@ class Facts:
     database: Probe | None = None
     repo: str = ""
     branch: str = ""
+    user: str = ""  # who runs the commands on the server
+    site_dir: str = ""  # the site directory, as deploy.toml gives it (~/sites/...)
+    ssh: SshAuth | None = None  # set when the server refused our keys
+    allowed_hosts: tuple[str, ...] = ()  # what deploy.toml allows (its allowed_hosts, or the domain)
+    env: tuple[tuple[str, str], ...] = ()  # the site's environment as written (placeholders unfilled)
+    marker: str = ""  # what the site's home page must contain (deploy.toml's page_marker)
     diagnosed: bool = False  # the step already said what is wrong, as diagnoses of its own
 
 

@@ -11,10 +11,19 @@ from collections.abc import Callable
 from typing import Protocol
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook
+from deploy_tui.core.failure import Facts
 
 
 class SessionError(Exception):
-    """A command could not be run at all (no connection, lost connection); one line for the operator."""
+    """A command could not be run at all (no connection, lost connection); one line for the operator.
+
+    Its evidence and facts are what a diagnosis reads, as for a failed step.
+    """
+
+    def __init__(self, message: str, evidence: tuple[str, ...] = (), facts: Facts | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+        self.facts = facts or Facts()
 
 
 class SudoPasswordRefused(SessionError):

@@ -7,6 +7,7 @@ the command's last lines as evidence.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections.abc import Callable
@@ -132,6 +133,11 @@ async def must(
     """Run a command that has to work; on failure raise StepFailed with its last lines as evidence."""
     result = await run(ctx, step, command, capture=capture, on_line=on_line, secret_output=secret_output)
     what = command.what or command.display
+    facts = dataclasses.replace(
+        facts or Facts(),
+        user=(facts and facts.user) or ctx.site.user or "",
+        site_dir=(facts and facts.site_dir) or ctx.site.directory,
+    )
     evidence = result.stderr_tail[-20:] + result.stdout_tail[-20:]
     if result.timed_out:
         raise StepFailed(f"{what}: timed out", evidence, facts)

@@ -34,11 +34,14 @@ from tests.conftest import CHECKOUT, free_port
 
 DOMAIN = "superlists-staging.test"
 
-SESSION_USER = "dtuitest"
-SESSION_RESOLVERS = ("127.0.53.11", "127.0.53.12", "127.0.53.13")
-SESSION_AUTHORITY = "127.0.53.19"
+# DEPLOY_TUI_E2E_SLOT=N (1-9) gives a test run a session box of its own user and addresses, so two runs
+# of different e2e files can share the machine; unset, the first slot.
+_SLOT = int(os.environ.get("DEPLOY_TUI_E2E_SLOT", "0") or 0)
+SESSION_USER = f"dtuislot{_SLOT}" if _SLOT else "dtuitest"
+SESSION_RESOLVERS = tuple(f"127.0.{53 + _SLOT}.{n}" for n in (11, 12, 13))
+SESSION_AUTHORITY = f"127.0.{53 + _SLOT}.19"
 # Throwaway boxes' authority unless a test names another; boxes up at the same time need their own.
-THROWAWAY_AUTHORITY = "127.0.53.29"
+THROWAWAY_AUTHORITY = f"127.0.{53 + _SLOT}.29"
 
 
 class MakeSandbox(Protocol):

@@ -1,49 +1,20 @@
-"""From a failed step to a diagnosis: what went wrong, why, and what to do, the way the book debugs.
-
-One small rule per known pitfall, tried in order; the first that recognises the
-failure names it. Rules read only what the step reported (its message, evidence
-lines and facts such as the outside and inside probes), so each can be tested
-on its own and proven on the sandbox box with the real situation.
-"""
+"""The chapter's own debugging walk: DNS, the dev server seen from outside and inside, the venv, the
+database, apt's lock, the port, python3-venv (D1-D10), and a Django older than the server's Python (P3)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
+from deploy_tui.core.diagnoses.base import Rule, evidence, unanswered
 from deploy_tui.core.events import Diagnosis
 from deploy_tui.core.failure import StepFailed
 
-Rule = Callable[[str, StepFailed, str], Diagnosis | None]
 RULES: list[Rule] = []
 
 
 def rule(fn: Rule) -> Rule:
     RULES.append(fn)
     return fn
-
-
-def diagnose(step: str, failure: StepFailed) -> Diagnosis | None:
-    text = "\n".join((str(failure), *failure.evidence))
-    for check in RULES:
-        found = check(step, failure, text)
-        if found is not None:
-            return found
-    return None
-
-
-def _evidence(failure: StepFailed, pattern: str = "", limit: int = 8) -> tuple[str, ...]:
-    lines = failure.evidence
-    if pattern:
-        matching = tuple(line for line in lines if re.search(pattern, line, re.IGNORECASE))
-        lines = matching or lines
-    return (str(failure), *lines[-limit:])
-
-
-def _unanswered(failure: StepFailed) -> bool:
-    """The smoke test got no HTTP answer from outside (refused, timeout): a network or process problem."""
-    outside = failure.facts.outside
-    return outside is not None and outside.status is None
 
 
 @rule
@@ -61,7 +32,7 @@ def dns_not_pointing(step: str, failure: StepFailed, text: str) -> Diagnosis | N
         fix=f"At your DNS provider, set an A record {domain} -> {expected}; then wait for propagation "
         f"(deploy-tui dns {domain} --expect {expected} --watch), or go on now with the address pinned "
         "(--allow-unpropagated).",
-        evidence=_evidence(failure),
+        evidence=evidence(failure),
     )
 
 
@@ -80,7 +51,7 @@ def dpkg_lock(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
         cause=f"Another apt or dpkg run holds the package lock{who}; on a fresh server that is usually "
         "unattended-upgrades installing security updates.",
         fix="Wait for it to finish (ps aux | grep -E 'apt|dpkg'), then retry this step; never delete the lock files.",
-        evidence=_evidence(failure, r"lock|held by"),
+        evidence=evidence(failure, r"lock|held by"),
     )
 
 
@@ -97,7 +68,7 @@ def no_venv(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
         "the requirements were not installed into it.",
         fix="In the site directory: python3 -m venv .venv && .venv/bin/pip install -r requirements.txt, "
         "and run manage.py with .venv/bin/python (re-run the venv step).",
-        evidence=_evidence(failure, r"No module named|Error"),
+        evidence=evidence(failure, r"No module named|Error"),
     )
 
 
@@ -112,13 +83,13 @@ def port_in_use(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
         cause=f"Something else is already listening on port {port} on the server, so runserver cannot bind it.",
         fix=f"Find it with sudo ss -ltnp 'sport = :{port}' and stop it (an old runserver started by hand?), "
         "or choose another app_port; then retry.",
-        evidence=_evidence(failure),
+        evidence=evidence(failure),
     )
 
 
 @rule
 def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if _unanswered(failure):
+    if unanswered(failure):
         return None  # an old "no such table" in the server's log says nothing about a server that is not there
     database = failure.facts.database
     body = database.body if database else ""
@@ -132,13 +103,13 @@ def not_migrated(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
         "to the database this server uses.",
         fix="Run .venv/bin/python manage.py migrate --noinput in the site directory (the migrate step), "
         "with the same DJANGO_DB_PATH as the server.",
-        evidence=_evidence(failure, r"no such table|OperationalError"),
+        evidence=evidence(failure, r"no such table|OperationalError"),
     )
 
 
 @rule
 def disallowed_host(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if _unanswered(failure):
+    if unanswered(failure):
         return None  # an old "Invalid HTTP_HOST" in the server's log says nothing about a server that is not there
     outside = failure.facts.outside
     body = outside.body if outside else ""
@@ -151,7 +122,7 @@ def disallowed_host(step: str, failure: StepFailed, text: str) -> Diagnosis | No
         cause=f"Django refuses requests for {domain}: it is not in ALLOWED_HOSTS (DisallowedHost at /).",
         fix=f"Add {domain} to ALLOWED_HOSTS (this site reads DJANGO_ALLOWED_HOSTS; deploy.toml: allowed_hosts) "
         "and restart the dev server.",
-        evidence=_evidence(failure, r"Invalid HTTP_HOST|DisallowedHost|ALLOWED_HOSTS"),
+        evidence=evidence(failure, r"Invalid HTTP_HOST|DisallowedHost|ALLOWED_HOSTS"),
     )
 
 
@@ -173,7 +144,7 @@ def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagn
             "the server" + (" (the server itself answers)" if inside.status else "") + ".",
             fix=f"Open TCP port {port}: sudo ufw allow {port}/tcp on the server, or the cloud provider's "
             "firewall / security group.",
-            evidence=(*probes, *_evidence(failure)[1:]),
+            evidence=(*probes, *evidence(failure)[1:]),
         )
     if outside.error == "refused" and inside.status is not None:
         return Diagnosis(
@@ -182,7 +153,7 @@ def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagn
             cause="The server answers on localhost but refuses connections from outside: runserver is bound "
             "to 127.0.0.1, which only the server itself can reach.",
             fix=f"Start it on all interfaces: manage.py runserver 0.0.0.0:{port} (the devserver step does).",
-            evidence=(*probes, *_evidence(failure)[1:]),
+            evidence=(*probes, *evidence(failure)[1:]),
         )
     if outside.error == "refused":
         return Diagnosis(
@@ -192,7 +163,7 @@ def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagn
             "server is not running (it stopped, crashed or was never started).",
             fix="Start it with the devserver step, and read its log (runserver.log in the site directory) "
             "if it will not stay up.",
-            evidence=(*probes, *_evidence(failure)[1:]),
+            evidence=(*probes, *evidence(failure)[1:]),
         )
     return None
 
@@ -206,7 +177,7 @@ def no_python_venv_module(step: str, failure: StepFailed, text: str) -> Diagnosi
         code="D10",
         cause="The server's Python cannot create a virtualenv: Debian and Ubuntu ship venv as a separate package.",
         fix="sudo apt install python3-venv (the provision step), then retry.",
-        evidence=_evidence(failure, r"ensurepip|venv|not found"),
+        evidence=evidence(failure, r"ensurepip|venv|not found"),
     )
 
 
@@ -225,5 +196,5 @@ def django_too_old_for_python(step: str, failure: StepFailed, text: str) -> Diag
         fix="Pin a Django that supports the server's Python (Django 4.2 LTS or 5.2 LTS, following the release "
         "notes in between), or deploy to a server with the Python your Django supports; the preflight step "
         "(Your project) checks this before anything is installed.",
-        evidence=_evidence(failure, r"collections|ImportError"),
+        evidence=evidence(failure, r"collections|ImportError"),
     )
