@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from deploy_tui.core.config import ConfigError, Site
 from deploy_tui.core.events import Event, Notice
-from deploy_tui.core.secrets import Secret
+from deploy_tui.core.secrets import Redactor, Secret
 from deploy_tui.core.session import SudoPasswordRefused
 from deploy_tui.remote.known_hosts import HostKeyDecision, HostKeyQuestion
 from deploy_tui.runner import RunRequest, request_from_recording
@@ -201,7 +201,10 @@ class DeployApp(App[int]):
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "engine" and event.state is WorkerState.ERROR:
             error = event.worker.error
-            self.feed(Notice(level="error", text=f"the run stopped: {error}"))
+            masked = Redactor()
+            if self.request is not None and self.request.sudo_password:
+                masked.add(self.request.sudo_password)
+            self.feed(Notice(level="error", text=masked(f"the run stopped: {error}")))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -102,6 +102,26 @@ def test_a_session_error_fails_the_step_with_a_notice_and_is_kept_in_the_outcome
     assert [n.text for n in notices] == ["cannot connect to elspeth@127.0.0.2:2222: Connection refused"]
 
 
+def test_a_bug_in_a_step_ends_the_run_as_a_masked_notice_even_when_told_to_keep_going() -> None:
+    from deploy_tui.core.secrets import Secret
+
+    class Broken(Recorded):
+        async def apply(self, ctx: Context) -> str:
+            raise ValueError("could not parse 'hunter2-the-password'")
+
+    events: list[ev.Event] = []
+    ctx = Context(site=SITE, emit=events.append, address="127.0.0.2", session=FakeSession(events.append, []))
+    ctx.redactor.add(Secret("hunter2-the-password"))
+    outcome = asyncio.run(Engine([Broken("a"), Recorded("b")], ctx).run(keep_going=True))
+    assert outcome.status == "failed"
+    assert outcome.crashed
+    assert {e.step: e.status for e in events if isinstance(e, ev.StepFinished)} == {"a": "failed"}
+    (notice,) = [e for e in events if isinstance(e, ev.Notice)]
+    assert notice.text.startswith("deploy-tui failed inside this step (ValueError: could not parse '********')")
+    assert "hunter2" not in repr(events)
+    assert isinstance(events[-1], ev.RunFinished)
+
+
 def test_a_dry_run_lists_the_very_commands_apply_runs_and_runs_nothing() -> None:
     plan = default_plan()
     _, finished, session, events = _run(list(plan), dry_run=True)

@@ -56,6 +56,7 @@ class RunOutcome:
     steps: dict[str, StepStatus] = field(default_factory=dict)
     diagnoses: list[Diagnosis] = field(default_factory=list)
     error: SessionError | None = None  # what stopped a step that could not run its commands at all
+    crashed: bool = False  # a step raised what no step should (a bug): the run stopped there
 
     @property
     def ok(self) -> bool:
@@ -125,7 +126,7 @@ class Engine:
             outcome.steps[step.id] = status
             if status == "failed":
                 outcome.status = "failed"
-                if not keep_going:
+                if not keep_going or outcome.crashed:
                     break
 
     async def _one(self, step: Step, outcome: RunOutcome, *, skip: bool, force: bool, dry_run: bool) -> StepStatus:
@@ -161,6 +162,12 @@ class Engine:
             emit(Notice(step=step.id, level="error", text=text))
             # Not reaching the server, or sudo refusing, has causes and fixes like any failed step.
             self._diagnose(step, StepFailed(str(error), error.evidence, error.facts), outcome)
+            return finish("failed", text)
+        except Exception as error:
+            # A bug in a step ends the run as a failure the recording keeps, its text masked, not as a crash.
+            text = ctx.redactor(f"deploy-tui failed inside this step ({type(error).__name__}: {error})")
+            emit(Notice(step=step.id, level="error", text=f"{text}; please report it with this run's recording"))
+            outcome.crashed = True
             return finish("failed", text)
         return finish("passed", summary)
 
