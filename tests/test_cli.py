@@ -354,3 +354,63 @@ def test_a_ten_thousand_character_value_makes_a_short_error(
     code, _, err = _main(capsys, *argv)
     assert code == 2
     _one_line(err)
+
+
+# deploy-tui web: what a tab would run is checked in the terminal first.
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve"], "deploy-tui: deploy-tui web serves run, demo or replay, not 'serve'"),
+        (
+            ["run", "--headless"],
+            "deploy-tui: --headless prints plain lines: run deploy-tui run --headless in a terminal",
+        ),
+        (["run", "--dry-run"], "deploy-tui: --dry-run prints plain lines"),
+        (["run", "--config", "no-such.toml"], "deploy-tui: "),
+        (["run", "--only", "nope"], "deploy-tui run: "),
+    ],
+)
+def test_web_refuses_in_one_line_what_a_browser_tab_could_not_show(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [*DEPLOY_TUI, "web", "--port", str(free_port("127.0.0.1")), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--host", "localhost.example"], "deploy-tui web: argument --host: 'localhost.example': give an IP address"),
+        (["--port", "0"], "deploy-tui web: argument --port:"),
+    ],
+)
+def test_web_bad_flags_are_one_line(flags: list[str], message: str) -> None:
+    result = _run("web", *flags)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_web_on_a_port_in_use_says_so_and_the_fix() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run("web", "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"deploy-tui: --port {port}: cannot listen on 127.0.0.1:{port} (Address already in use); choose another"
+    )

@@ -21,6 +21,15 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 _SECONDS = re.compile(r"^(?=\.?[0-9])[0-9]{0,9}(\.[0-9]{0,9})?$")
 
 
+# Set by `deploy-tui web` for the app processes it starts: their output is a browser tab, not a pipe.
+WEB_ENV = "DEPLOY_TUI_WEB"
+
+
+def on_screen() -> bool:
+    """The walkthrough can be shown: on a terminal, or in a browser tab of deploy-tui web."""
+    return bool(os.environ.get(WEB_ENV)) or (sys.stdout.isatty() and sys.stdin.isatty())
+
+
 class UsageError(Exception):
     """A problem with what the operator asked for; its text is the whole message."""
 

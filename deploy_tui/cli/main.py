@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deploy_tui import __version__
-from deploy_tui.cli.common import CHECKOUT, Parser, UsageError, port_number
+from deploy_tui.cli.common import CHECKOUT, Parser, UsageError, on_screen, port_number
 from deploy_tui.cli.run import _run_parser, _tui_from_config
 from deploy_tui.cli.tools import _dns_parser, _replay_parser, _sandbox_parser
+from deploy_tui.cli.web import _web_parser
 from deploy_tui.core.shown import shown
 
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _dns_parser(sub)
     _run_parser(sub)
     _replay_parser(sub)
+    _web_parser(sub)
     return parser
 
 
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        if not sys.stdout.isatty():
+        if not on_screen():
             parser.print_help()
             return 0
         return _tui_from_config(Path("deploy.toml"))

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deploy_tui.cli.common import CHECKOUT, UsageError, file_to_write, port_number, seconds
+from deploy_tui.cli.common import CHECKOUT, UsageError, file_to_write, on_screen, port_number, seconds
 from deploy_tui.core.shown import shown_path
 
 SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
@@ -108,7 +108,7 @@ def _tui_from_config(path: Path) -> int:
 
 
 def _headless(args: argparse.Namespace) -> bool:
-    return bool(args.headless or args.dry_run or not sys.stdout.isatty() or not sys.stdin.isatty())
+    return bool(args.headless or args.dry_run or not on_screen())
 
 
 def _run(args: argparse.Namespace) -> int:

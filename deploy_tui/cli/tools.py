@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deploy_tui.cli.common import UsageError, file_to_write, port_number, say, seconds
+from deploy_tui.cli.common import UsageError, file_to_write, on_screen, port_number, say, seconds
 from deploy_tui.core.shown import shown, shown_path
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def _replay(args: argparse.Namespace) -> int:
         return 0
     if args.file is not None:
         _read(args.file)  # refuse a file that is not a readable recording before anything opens
-    if not sys.stdout.isatty():
+    if not on_screen():
         return _print_runs(runs_dir()) if args.file is None else _print_recording(args.file)
     from screens.app import DeployApp
 
