@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from deploy_tui.core.config import ConfigError, Site, TestsConfig
 from deploy_tui.core.engine import Engine, RunOutcome
 from deploy_tui.core.events import Event, Sink, fanout
+from deploy_tui.core.hold import Hold
 from deploy_tui.core.plan import Context, Options, SiteLayout, Step, TestRun, needs_sudo
 from deploy_tui.core.resolvers import DEFAULT_RESOLVERS, Resolver
 from deploy_tui.core.secrets import Redactor, Secret
@@ -171,6 +172,7 @@ class RunRequest:
         local: Session | None = None,
         artifacts: Path | None = None,
         redactor: Redactor | None = None,
+        hold: Hold | None = None,
     ) -> Context:
         """The steps' context for this request; with no sessions given, one that only describes."""
         return Context(
@@ -186,6 +188,7 @@ class RunRequest:
             layout=self.checkout.layout if self.checkout else SiteLayout(),
             tests=self.checkout.tests if self.checkout else TestRun(),
             project=self.checkout.project if self.checkout else None,
+            hold=hold,
         )
 
 
@@ -228,7 +231,8 @@ async def execute(
     path = request.recording or recording_path(request.site.name, run_id)
     redactor = Redactor()
     with Recorder(path) as recorder:
-        emit = fanout(recorder, sink)
+        # Through a hold: the engine checks every step at once and reports each in its turn.
+        emit = hold = Hold(fanout(recorder, sink))
         session = SshSession(
             target_for(request.site),
             emit=emit,
@@ -243,6 +247,7 @@ async def execute(
             local=LocalSession(emit=emit, redactor=redactor, env=env),
             artifacts=path.with_suffix("") / "ft-artifacts",
             redactor=redactor,
+            hold=hold,
         )
         from deploy_tui.remote.lock import deploy_lock
         from deploy_tui.steps.base import site_dir

@@ -193,3 +193,119 @@ def test_a_guard_wraps_the_steps_and_a_refused_guard_runs_nothing() -> None:
     assert events[-1].status == "failed"
     _, finished, _, _ = _run([Recorded("a")], guard=refused, dry_run=True)  # a dry run takes no lock
     assert finished == {"a": "planned"}
+
+
+# Checks run ahead, all at once, reported in their turn.
+
+
+class Paused(FakeSession):
+    """A fake session whose commands each take a moment, counting how many are in flight at once."""
+
+    in_flight = 0
+    most_at_once = 0
+
+    async def run(self, command, **kwargs):  # type: ignore[no-untyped-def]
+        self.in_flight += 1
+        self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            await asyncio.sleep(0.01)
+            return await super().run(command, **kwargs)
+        finally:
+            self.in_flight -= 1
+
+
+def _run_held(plan: list[Step], rules: list[tuple[str, Answer]] | None = None, **choices: object):  # type: ignore[no-untyped-def]
+    from deploy_tui.core.hold import Hold
+
+    events: list[ev.Event] = []
+    hold = Hold(events.append)
+    session = Paused(hold, rules or [])
+    ctx = Context(site=SITE, emit=hold, address="127.0.0.2", session=session, hold=hold)
+    outcome = asyncio.run(Engine(plan, ctx).run(**choices))  # type: ignore[arg-type]
+    return outcome, events, session
+
+
+def _in_turn(events: list[ev.Event]) -> None:
+    """Every event of a step comes between its StepStarted and its StepFinished, as without checks ahead."""
+    current = ""
+    for event in events:
+        if isinstance(event, ev.StepStarted):
+            assert current == "", f"{event.step} started inside {current}"
+            current = event.step
+        elif isinstance(event, ev.StepFinished):
+            assert event.step == current
+            current = ""
+        elif event.step:
+            assert event.step == current, f"{event.kind} of {event.step} outside its turn (in {current!r})"
+
+
+def test_a_no_change_redeploy_checks_every_step_at_once_and_reports_them_in_order() -> None:
+    plan: list[Step] = [Recorded("a", done=True), Recorded("b", done=True), Recorded("c", done=True)]
+    outcome, events, session = _run_held(plan)
+    assert outcome.status == "passed"
+    assert session.ran == ["check a", "check b", "check c"]
+    assert session.most_at_once == 3  # all three checks were in flight together
+    finished = [(e.step, e.status) for e in events if isinstance(e, ev.StepFinished)]
+    assert finished == [("a", "already-done"), ("b", "already-done"), ("c", "already-done")]
+    _in_turn(events)
+    started = [e.argv_display for e in events if isinstance(e, ev.CommandStarted)]
+    assert started == ["check a", "check b", "check c"]
+
+
+class Shared(Recorded):
+    """Done while the shared state says so; applying it changes the state for the steps after it."""
+
+    def __init__(self, step_id: str, state: dict[str, bool], *, changes: str = "") -> None:
+        super().__init__(step_id)
+        self.state, self.changes = state, changes
+
+    async def check(self, ctx: Context) -> bool:
+        await super().check(ctx)
+        return self.state.get(self.id, False)
+
+    async def apply(self, ctx: Context) -> str:
+        summary = await super().apply(ctx)
+        self.state[self.id] = True
+        if self.changes:
+            self.state[self.changes] = False  # e.g. new code makes the installed requirements stale
+        return summary
+
+
+def test_a_check_run_ahead_is_not_trusted_once_an_earlier_step_changed_something() -> None:
+    state = {"venv": True, "devserver": True}  # the venv and the server were done before the new code came
+    plan: list[Step] = [
+        Shared("source", state, changes="venv"),
+        Shared("venv", state, changes="devserver"),
+        Shared("devserver", state),
+    ]
+    outcome, events, session = _run_held(plan)
+    assert outcome.status == "passed"
+    finished = {e.step: e.status for e in events if isinstance(e, ev.StepFinished)}
+    assert finished == {"source": "passed", "venv": "passed", "devserver": "passed"}
+    # Each later step was checked twice: ahead (said done, out of date) and again in its turn.
+    assert session.ran.count("check venv") == 2
+    assert session.ran.count("check devserver") == 2
+    assert "apply venv" in session.ran
+    assert "apply devserver" in session.ran
+    _in_turn(events)
+
+
+def test_checks_run_ahead_end_with_the_run_and_say_nothing_for_steps_never_reached() -> None:
+    plan: list[Step] = [Recorded("a"), Recorded("b", done=True), Recorded("c", done=True)]
+    outcome, events, session = _run_held(
+        plan, [("apply a", Answer(1, stderr=("boom",))), ("check c", Answer(0, hang=True))]
+    )
+    assert outcome.status == "failed"
+    assert session.cancelled == ["check c"]  # the hanging check ahead was stopped when the run ended
+    assert {e.step for e in events if e.step} == {"a"}  # b's and c's checks never reached the sinks
+    _in_turn(events)
+
+
+def test_forced_skipped_and_verifying_steps_are_not_checked_ahead() -> None:
+    verifying = Recorded("v", done=True)
+    verifying.verifies = True  # type: ignore[misc]
+    plan: list[Step] = [Recorded("a", done=True), Recorded("b", done=True), Recorded("c", done=True), verifying]
+    _, events, session = _run_held(plan, skip={"b"}, force={"c"})
+    assert session.ran == ["check a", "apply c", "apply v"]
+    assert session.most_at_once == 1
+    _in_turn(events)

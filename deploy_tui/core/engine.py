@@ -67,6 +67,7 @@ class Engine:
     def __init__(self, plan: Sequence[Step], ctx: Context) -> None:
         self.plan = list(plan)
         self.ctx = ctx
+        self._changed = False  # a step of this run has applied: checks run ahead may be out of date
 
     def step(self, step_id: str) -> Step:
         for step in self.plan:
@@ -97,6 +98,7 @@ class Engine:
             )
         )
         outcome = RunOutcome("passed")
+        self._changed = False
         try:
             async with guard() if guard is not None and not dry_run else contextlib.nullcontext():
                 await self._steps(outcome, only, skip, force, dry_run, keep_going)
@@ -119,19 +121,66 @@ class Engine:
         dry_run: bool,
         keep_going: bool,
     ) -> None:
-        for step in self.plan:
-            if only and step.id not in only:
-                continue
-            status = await self._one(step, outcome, skip=step.id in skip, force=step.id in force, dry_run=dry_run)
-            outcome.steps[step.id] = status
-            if status == "failed":
-                outcome.status = "failed"
-                if not keep_going or outcome.crashed:
-                    break
+        ahead = {} if dry_run else self._check_ahead(only, skip, force)
+        try:
+            for step in self.plan:
+                if only and step.id not in only:
+                    continue
+                status = await self._one(
+                    step,
+                    outcome,
+                    skip=step.id in skip,
+                    force=step.id in force,
+                    dry_run=dry_run,
+                    ahead=ahead.get(step.id),
+                )
+                outcome.steps[step.id] = status
+                if status == "failed":
+                    outcome.status = "failed"
+                    if not keep_going or outcome.crashed:
+                        break
+        finally:
+            for check in ahead.values():
+                check.cancel()
+            await asyncio.gather(*ahead.values(), return_exceptions=True)
+            if self.ctx.hold is not None:
+                self.ctx.hold.drop()
 
-    async def _one(self, step: Step, outcome: RunOutcome, *, skip: bool, force: bool, dry_run: bool) -> StepStatus:
+    def _check_ahead(
+        self, only: Collection[str], skip: Collection[str], force: Collection[str]
+    ) -> dict[str, asyncio.Future[bool]]:
+        """Every step that will be checked, checked now and at once (over the one connection).
+
+        Only when the events can be held back for each step's turn. A result is used only while
+        no step of this run has changed anything (see `_one`); the checks only read.
+        """
+        hold = self.ctx.hold
+        if hold is None:
+            return {}
+        steps = [
+            s
+            for s in self.plan
+            if (not only or s.id in only) and s.id not in skip and s.id not in force and not s.verifies
+        ]
+        hold.hold(s.id for s in steps)
+        return {s.id: asyncio.ensure_future(s.check(self.ctx)) for s in steps}
+
+    async def _one(
+        self,
+        step: Step,
+        outcome: RunOutcome,
+        *,
+        skip: bool,
+        force: bool,
+        dry_run: bool,
+        ahead: asyncio.Future[bool] | None = None,
+    ) -> StepStatus:
         emit, ctx = self.ctx.emit, self.ctx
-        emit(StepStarted(step=step.id, title=step.title))
+        started = StepStarted(step=step.id, title=step.title)
+        if ctx.hold is not None:
+            ctx.hold.turn(started)  # then what its check, run ahead, has said so far
+        else:
+            emit(started)
         began = time.monotonic()
 
         def finish(status: StepStatus, summary: str = "") -> StepStatus:
@@ -146,8 +195,10 @@ class Engine:
                 emit(PlannedCommand(step=step.id, argv_display=command.display, host=host, sudo=command.sudo))
             return finish("planned")
         try:
-            if not step.verifies and not force and await step.check(ctx):
+            if not step.verifies and not force and await self._done(step, ahead):
                 return finish("already-done", "already done")
+            if not step.verifies:
+                self._changed = True
             summary = await step.apply(ctx)
         except asyncio.CancelledError:
             finish("cancelled")
@@ -170,6 +221,14 @@ class Engine:
             outcome.crashed = True
             return finish("failed", text)
         return finish("passed", summary)
+
+    async def _done(self, step: Step, ahead: asyncio.Future[bool] | None) -> bool:
+        """Whether the step is already done: its check run ahead, unless an earlier step has changed things since."""
+        if ahead is not None and not self._changed:
+            return await ahead
+        if ahead is not None:
+            await asyncio.gather(ahead, return_exceptions=True)  # stale now; its output was shown, so let it end
+        return await step.check(self.ctx)
 
     def _diagnose(self, step: Step, failure: StepFailed, outcome: RunOutcome) -> None:
         diagnosis = diagnose(step.id, failure)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from deploy_tui.core.commands import StepCommand
 from deploy_tui.core.config import Site
 from deploy_tui.core.events import Sink
+from deploy_tui.core.hold import Hold
 from deploy_tui.core.resolvers import Resolver
 from deploy_tui.core.secrets import Redactor
 from deploy_tui.core.session import NoSession, Session
@@ -76,6 +77,8 @@ class Context:
     tests: TestRun = field(default_factory=TestRun)
     project: Project | None = None  # the checkout, read: what the preflight checks
     redactor: Redactor = field(default_factory=Redactor)  # secrets a step learns are masked from then on
+    # Set when emit (and the sessions' events) go through a Hold: the engine then checks every step at once.
+    hold: Hold | None = None
 
 
 class Step:
