@@ -57,10 +57,8 @@ def assert_complete(diagnosis: Diagnosis | None, code: str, step: str) -> Diagno
 
 
 def test_every_rule_declines_an_unrelated_failure() -> None:
-    unrelated = failed(
-        "git checkout main: exit status 128",
-        ("fatal: could not read Username for 'https://github.com': terminal prompts disabled",),
-    )
+    # (A git prompt was the example once; F6 knows it now.) A failure no rule has a word for:
+    unrelated = failed("frobnicate: exit status 3", ("error: the frobnicator is out of order",))
     for step in ("dns", "provision", "source", "venv", "migrate", "devserver", "smoke", "fts"):
         for check in RULES:
             text = "\n".join((str(unrelated), *unrelated.evidence))

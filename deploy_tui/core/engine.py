@@ -102,9 +102,13 @@ class Engine:
         try:
             async with guard() if guard is not None and not dry_run else contextlib.nullcontext():
                 await self._steps(outcome, only, skip, force, dry_run, keep_going)
-        except SessionError as error:  # the guard could not be entered (another run holds the lock)
+        except SessionError as error:  # the guard could not be entered (no login, another run holds the lock)
             outcome.status, outcome.error = "failed", error
             emit(Notice(level="error", text=self.ctx.redactor(str(error))))
+            # A refused login or a full disk has a cause and a fix like a failed step: shown on the first step.
+            first = next((step for step in self.plan if not only or step.id in only), None)
+            if first is not None:
+                self._diagnose(first, StepFailed(str(error), error.evidence, error.facts), outcome)
         except asyncio.CancelledError:
             outcome.status = "cancelled"
             emit(RunFinished(status="cancelled", duration=time.monotonic() - started))

@@ -50,10 +50,12 @@ def lock_script(lock_word: str, holder_text: str, wait: float) -> str:
     """Take the lock (waiting up to `wait` seconds), say so, describe the holder, and hold it until stdin closes."""
     info = f"{lock_word}.json"
     flock = f"flock -w {wait:g} 9" if wait > 0 else "flock -n 9"
+    # The description is best effort: on a full disk the lock is still taken, and the run goes on to say why.
     return (
         f'mkdir -p "$(dirname {lock_word})" && exec 9>>{lock_word} && '
-        f"if {flock}; then printf '%s\\n' {shlex.quote(holder_text)} > {info} && echo {shlex.quote(_ACQUIRED)} "
-        f"&& cat >/dev/null; else echo {shlex.quote(_BUSY)}; cat {info} 2>/dev/null; exit 3; fi"
+        f"if {flock}; then {{ printf '%s\\n' {shlex.quote(holder_text)} > {info}; }} 2>/dev/null; "
+        f"echo {shlex.quote(_ACQUIRED)} && cat >/dev/null; "
+        f"else echo {shlex.quote(_BUSY)}; cat {info} 2>/dev/null; exit 3; fi"
     )
 
 
@@ -82,7 +84,13 @@ async def deploy_lock(
         first = await asyncio.wait_for(process.stdout.readline(), timeout=wait + 30)
     except (OSError, asyncssh.Error, TimeoutError) as error:
         raise SessionError(f"{session.label}: could not take the deploy lock {lock_word}: {error}") from None
-    if first.strip() != _ACQUIRED:
+    if first.strip() not in (_ACQUIRED, _BUSY):
+        # The lock file could not be made (a full disk, a site directory not ours): say what the shell said.
+        said = tuple(line for line in (await process.stderr.read()).splitlines() if line.strip())
+        process.close()
+        why = said[-1] if said else "the lock's shell ended without a word"
+        raise SessionError(f"{session.label}: could not take the deploy lock {lock_word}: {why}", said)
+    if first.strip() == _BUSY:
         rest = (await process.stdout.read()).strip()
         process.close()
         waited = f" after waiting {wait:g} s" if wait > 0 else ""

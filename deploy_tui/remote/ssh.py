@@ -5,13 +5,16 @@ the group id on the first stderr line), so a cancel or a timeout can stop the
 whole command and everything it started, not just close the channel. sudo reads
 its password from stdin, never argv. Host keys are checked against an OpenSSH
 known_hosts file before anything is sent; an unknown key is put to the caller,
-a changed one is refused the way OpenSSH refuses it.
+a changed one is refused the way OpenSSH refuses it. When the server refuses our
+keys, the error says what we had to offer (files, agent, whether root takes them),
+and a refused sudo password carries sudo's own words, for the diagnoses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import itertools
 import os
 import re
@@ -19,12 +22,13 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncssh
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook, Shell, script_of, sh, stop_group_script
 from deploy_tui.core.events import CommandStarted, Sink
+from deploy_tui.core.failure import Facts, SshAuth
 from deploy_tui.core.secrets import Redactor, Secret
 from deploy_tui.core.session import SessionError, SudoPasswordRefused
 from deploy_tui.remote.known_hosts import (
@@ -55,6 +59,9 @@ _PGID_MARK = "\x1edeploy-tui-pgid "
 _SUDO_REFUSED = re.compile(r"incorrect password attempt|Sorry, try again|no password was provided")
 _KILL_GRACE = 2.0
 _PGID_WAIT = 10.0
+# Asked only after the server refused our keys, to tell which slip it is: short, so the error comes soon.
+_AGENT_WAIT = 3.0
+_ROOT_PROBE_TIMEOUT = 5.0
 
 
 class SshError(SessionError):
@@ -197,7 +204,8 @@ class SshSession:
         assert self._conn is not None
         return self._conn
 
-    async def _open(self, known_hosts: Any, witness: HostKeyWitness) -> asyncssh.SSHClientConnection:
+    def _options(self, **overrides: Any) -> dict[str, Any]:
+        """asyncssh's options for this target: what deploy.toml sets; the rest comes from ~/.ssh/config."""
         target = self.target
         options: dict[str, Any] = {}
         if target.port:
@@ -208,24 +216,85 @@ class SshSession:
             options["client_keys"] = [str(p) for p in target.client_keys]
         if target.config is not None:
             options["config"] = [str(p) for p in target.config]
+        return {**options, **overrides}
+
+    async def _open(self, known_hosts: Any, witness: HostKeyWitness) -> asyncssh.SSHClientConnection:
+        target = self.target
         try:
             conn = await asyncssh.connect(
                 target.host,
                 known_hosts=known_hosts,
                 client_factory=lambda: witness,
                 connect_timeout=self._connect_timeout,
-                **options,
+                **self._options(),
             )
         except asyncssh.HostKeyNotVerifiable:
             raise
         except asyncssh.PermissionDenied:
-            raise SshError(
+            auth, port = await self._keys_offered(known_hosts, ask_root=True)
+            raise _keys_error(
                 f"{target.label}: the server refused our keys (check the user name, the key file, "
-                "or that the public key is in the user's authorized_keys)"
+                "or that the public key is in the user's authorized_keys)",
+                auth,
+                port,
             ) from None
         except (OSError, asyncssh.Error) as error:
+            # asyncssh reads the identity files before it connects: a missing one is a FileNotFoundError.
+            if isinstance(error, FileNotFoundError):
+                auth, port = await self._keys_offered(known_hosts, ask_root=False)
+                if auth.missing:
+                    message = f"{target.label}: the identity file {auth.missing[0]} is not there"
+                    raise _keys_error(message, auth, port) from None
             raise SshError(f"cannot connect to {target.label}: {_reason(error)}") from None
         return conn
+
+    async def _keys_offered(self, known_hosts: Any, *, ask_root: bool) -> tuple[SshAuth, int | None]:
+        """What we had to offer when no key got us in, and the port: for telling which of the usual slips it is.
+
+        Key files are named and fingerprinted, never read out; the agent is only asked how many keys it holds.
+        """
+        target = self.target
+        user, port = target.user or getpass.getuser(), target.port
+        identity_files = tuple(str(p) for p in target.client_keys)
+        with contextlib.suppress(OSError, asyncssh.Error, ValueError):
+            # The same reading of ~/.ssh/config that connect made, without loading any key (client_keys=None).
+            resolved = asyncssh.SSHClientConnectionOptions(host=target.host, **self._options(client_keys=None))
+            user, port = resolved.username, resolved.port
+            configured = cast("list[str]", resolved.config.get("IdentityFile", []))
+            identity_files = identity_files or tuple(configured)
+        root_accepts = await self._root_accepts(known_hosts) if ask_root and user != "root" else None
+        auth = SshAuth(
+            user=user,
+            host=target.host,
+            identity_files=identity_files,
+            missing=tuple(p for p in identity_files if not Path(p).expanduser().is_file()),
+            agent_keys=await _agent_keys(),
+            default_keys=_default_keys(),
+            root_accepts=root_accepts,
+        )
+        return auth, port
+
+    async def _root_accepts(self, known_hosts: Any) -> bool | None:
+        """Whether the same keys log in as root, with the same host-key trust; None when the server did not say.
+
+        The chapter's usual slip: the provider put the key in root's authorized_keys only.
+        """
+        try:
+            conn = await asyncssh.connect(
+                self.target.host,
+                known_hosts=known_hosts,
+                client_factory=HostKeyWitness,
+                connect_timeout=_ROOT_PROBE_TIMEOUT,
+                **self._options(username="root"),
+            )
+        except asyncssh.PermissionDenied:
+            return False
+        except (OSError, asyncssh.Error):
+            return None
+        conn.close()
+        with contextlib.suppress(Exception):
+            await conn.wait_closed()
+        return True
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -319,9 +388,12 @@ class SshSession:
         result = finish(completed.exit_status)
         refused = any(_SUDO_REFUSED.search(line) for line in result.stderr_tail)
         if sudo and result.exit_status == 1 and refused:
+            user = self._conn.get_extra_info("username") or self.target.user or ""
             raise SudoPasswordRefused(
-                f"sudo on {self.target.label} refused the password for {self.target.user or 'the user'}: "
-                "enter it again (it is the user's login password on the host)"
+                f"sudo on {self.target.label} refused the password for {user or 'the user'}: "
+                "enter it again (it is the user's login password on the host)",
+                tuple(line for line in result.stderr_tail if line.strip())[-6:],  # sudo's own words, redacted
+                Facts(user=user),
             )
         return result
 
@@ -347,6 +419,51 @@ class SshSession:
                 await self._conn.run(sudo_kill, input=self._sudo_password.reveal() + "\n", timeout=15)
             else:
                 await self._conn.run(script, stdin=asyncssh.DEVNULL, timeout=15)
+
+
+async def _agent_keys() -> int | None:
+    """How many keys the ssh agent holds; None when there is none to ask, or it did not answer."""
+    if not os.environ.get("SSH_AUTH_SOCK"):
+        return None
+    try:
+        async with asyncio.timeout(_AGENT_WAIT), await asyncssh.connect_agent() as agent:
+            keys = await agent.get_keys()
+    except (OSError, asyncssh.Error):
+        return None
+    return len(keys)
+
+
+def _default_keys() -> tuple[str, ...]:
+    """The ~/.ssh/id_* private keys here: what ssh offers when no identity file is given."""
+    ssh_dir = Path("~/.ssh").expanduser()
+    found = sorted(p for p in ssh_dir.glob("id_*") if p.is_file() and not p.name.endswith(".pub"))
+    return tuple(f"~/.ssh/{p.name}" for p in found)
+
+
+def _fingerprint(key_file: str) -> str:
+    """The key's SHA256 fingerprint, from its .pub beside it or from the key itself if it is not encrypted."""
+    private = Path(key_file).expanduser()
+    with contextlib.suppress(OSError, asyncssh.KeyImportError):
+        return str(asyncssh.read_public_key(f"{private}.pub").get_fingerprint("sha256"))
+    with contextlib.suppress(OSError, asyncssh.KeyImportError):
+        return str(asyncssh.read_private_key(private).get_fingerprint("sha256"))
+    return "fingerprint unknown (no .pub beside it, and no key this opens without a passphrase)"
+
+
+def _keys_error(message: str, auth: SshAuth, port: int | None) -> SshError:
+    """No key got us in: one line for the operator; the keys we had, as evidence and facts, for the diagnosis."""
+    lines = [
+        f"identity file {path}: " + ("not there" if path in auth.missing else _fingerprint(path))
+        for path in auth.identity_files
+    ]
+    if not auth.identity_files:
+        lines.append("identity file: none given (deploy.toml's identity_file, ~/.ssh/config's IdentityFile)")
+        lines += [f"default key {path}: {_fingerprint(path)}" for path in auth.default_keys]
+        lines += [] if auth.default_keys else ["default keys: no ~/.ssh/id_* here"]
+    lines.append("ssh agent: " + ("none to ask" if auth.agent_keys is None else f"{auth.agent_keys} keys"))
+    if auth.root_accepts is not None:
+        lines.append(f"the same keys for root@{auth.host}: {'accepted' if auth.root_accepts else 'refused'}")
+    return SshError(message, tuple(lines), Facts(user=auth.user, port=port, ssh=auth))
 
 
 def _reason(error: BaseException) -> str:

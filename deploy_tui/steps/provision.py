@@ -20,7 +20,10 @@ class ProvisionStep(Step):
     guide = (
         "The server needs Python, its venv module (a separate package on Debian and Ubuntu) and git. "
         "apt installs them, as root, so this step runs with sudo: you log in as an ordinary user and "
-        "become root only for what needs it. Packages already there are left alone."
+        "become root only for what needs it. Packages already there are left alone. "
+        "This is where a fresh server tends to bite: your key may work for root but not yet for your user, "
+        "sudo wants your user's own login password (not root's, not your key's passphrase), and a user the "
+        "provider made may not be in the sudo group until root adds it with usermod -aG sudo."
     )
 
     def _apt(self, ctx: Context, *args: str) -> StepCommand:

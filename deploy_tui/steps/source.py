@@ -14,6 +14,16 @@ from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run,
 
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
+# git never waits for an answer nobody is there to give: a repository that wants a password, or an ssh
+# host key the server has never seen, fails at once with git's own words instead of hanging until the
+# time limit. The preflight asks the same way from here.
+NO_PROMPT = 'GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND="${GIT_SSH_COMMAND:-ssh} -o BatchMode=yes"'
+
+
+def _git(template: str, /, **values: str) -> str:
+    """A git command line that reaches the remote, values quoted, never prompting."""
+    return f"{NO_PROMPT} {sh(template, **values).script}"
+
 
 class SourceStep(Step):
     id = "source"
@@ -21,17 +31,23 @@ class SourceStep(Step):
     guide = (
         "The code comes from your git repository, not from your laptop: the server clones it into "
         "~/sites/<domain>, and on every later deploy fetches and checks out the chosen branch. Files "
-        "git does not track, such as the SQLite database, are never touched."
+        "git does not track, such as the SQLite database, are never touched. The server is a new "
+        "git user: it needs the exact URL (git ls-remote URL, run on the server, is the test), a key "
+        "or token of its own for a private repository, the git host's key in its known_hosts, and "
+        "a branch you have pushed. git never prompts here, so each of those fails at once and says why."
     )
 
     def _target(self, ctx: Context) -> str:
         branch = ctx.site.branch
         return branch if _COMMIT.match(branch) else f"origin/{branch}"
 
+    def _facts(self, ctx: Context) -> Facts:
+        return Facts(repo=ctx.site.repo, branch=ctx.site.branch)
+
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         s = ctx.site
         where = site_dir(s)
-        clone = sh("git clone --progress -- {repo} ", repo=s.repo).script + where
+        clone = _git("git clone --progress -- {repo} ", repo=s.repo) + where
         return (
             StepCommand(
                 Shell(f"test -d {where}/.git || {{ mkdir -p {where} && {clone}; }}"),
@@ -41,35 +57,49 @@ class SourceStep(Step):
             ),
             in_site(
                 s,
-                sh(
-                    "git remote set-url origin {repo} && git fetch --prune --progress origin && "
-                    "git checkout --force -B {branch} {target}",
-                    repo=s.repo,
-                    branch=s.branch,
-                    target=self._target(ctx),
+                Shell(
+                    " && ".join(
+                        (
+                            sh("git remote set-url origin {repo}", repo=s.repo).script,
+                            _git("git fetch --prune --progress origin"),
+                            sh("git checkout --force -B {b} {target}", b=s.branch, target=self._target(ctx)).script,
+                        )
+                    )
                 ),
                 f"git checkout {s.branch}",
                 timeout=600,
             ),
         )
 
+    def _ls_remote(self, ctx: Context, ref: str = "") -> StepCommand:
+        """Ask the remote for one branch's commit, or (no ref) for every branch it has."""
+        repo = ctx.site.repo
+        script = (
+            _git("git ls-remote -- {repo} {ref}", repo=repo, ref=ref)
+            if ref
+            else _git("git ls-remote --heads -- {repo}", repo=repo)
+        )
+        return StepCommand(Shell(script), f"git ls-remote {repo}", timeout=120)
+
     async def _wanted_commit(self, ctx: Context) -> str:
+        """The commit the branch is at on the remote; a branch that is not there fails, naming those that are."""
         s = ctx.site
         if _COMMIT.match(s.branch):
             return s.branch
         remote = await must(
-            ctx,
-            self,
-            StepCommand(
-                ["git", "ls-remote", "--", s.repo, f"refs/heads/{s.branch}"], f"git ls-remote {s.repo}", timeout=120
-            ),
-            capture=True,
+            ctx, self, self._ls_remote(ctx, f"refs/heads/{s.branch}"), capture=True, facts=self._facts(ctx)
         )
         if not remote.captured.strip():
-            raise StepFailed(
-                f"branch {s.branch!r} is not in {s.repo}", remote.stderr_tail, Facts(repo=s.repo, branch=s.branch)
-            )
+            raise await self._no_such_branch(ctx, remote.stderr_tail)
         return remote.captured.split()[0]
+
+    async def _no_such_branch(self, ctx: Context, said: tuple[str, ...]) -> StepFailed:
+        """The branch is not on the remote: the evidence is what git said, then the branches that are there."""
+        s = ctx.site
+        branches = await run(ctx, self, self._ls_remote(ctx), capture=True)
+        heads = tuple(line for line in branches.captured.splitlines() if "refs/heads/" in line)
+        facts = Facts(repo=s.repo, branch=s.branch, user=s.user or "", site_dir=s.directory)
+        return StepFailed(f"branch {s.branch!r} is not in {s.repo}", (*said[-4:], *heads[:20]), facts)
 
     async def check(self, ctx: Context) -> bool:
         state = await run(
@@ -92,8 +122,17 @@ class SourceStep(Step):
 
     async def apply(self, ctx: Context) -> str:
         clone, checkout = self.commands(ctx)
-        await must(ctx, self, clone)
-        await must(ctx, self, checkout)
+        await must(ctx, self, clone, facts=self._facts(ctx))
+        try:
+            await must(ctx, self, checkout, facts=self._facts(ctx))
+        except StepFailed as failed:
+            # git says "'origin/x' is not a commit", not which branches there are: the remote says that.
+            branch = ctx.site.branch
+            if not _COMMIT.match(branch):
+                found = await run(ctx, self, self._ls_remote(ctx, f"refs/heads/{branch}"), capture=True)
+                if found.ok and not found.captured.strip():
+                    raise await self._no_such_branch(ctx, failed.evidence) from failed
+            raise
         head = await must(ctx, self, in_site(ctx.site, Shell("git log -1 --format='%h %s'"), "git log"), capture=True)
         await self._confirm(ctx)
         return f"{ctx.site.directory} at {head.captured.strip()}"
