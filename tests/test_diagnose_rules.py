@@ -374,7 +374,8 @@ def test_d10_not_for_a_failing_pip_install() -> None:
         "pip install -r requirements.txt: exit status 1",
         ("ERROR: Could not find a version that satisfies the requirement Django==9.9 (from versions: none)",),
     )
-    assert diagnose("venv", failure) is None
+    d = diagnose("venv", failure)
+    assert d is not None and d.code == "F10"  # a pin that does not exist, not a missing python3-venv
 
 
 def test_an_old_django_on_a_new_python_names_both_and_the_ways_out() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.failure import Facts
 from deploy_tui.steps.base import Context, Step, in_site, keep_secret_key, manage, must, run
 
 
@@ -13,7 +14,9 @@ class MigrateStep(Step):
         "Django builds the database tables from the migrations in the code. A fresh server has an "
         "empty database: without this step the first page that touches it fails with 'no such table'. "
         "Running it again is harmless: only new migrations are applied. It runs with the site's "
-        "environment, so it migrates the database the server will use."
+        "environment, so it migrates the database the server will use. Run it as the user the server "
+        "runs as, never with sudo: SQLite writes a journal beside the database, so the file and its "
+        "directory must both be that user's, or the site fails with 'attempt to write a readonly database'."
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
@@ -26,5 +29,6 @@ class MigrateStep(Step):
     async def apply(self, ctx: Context) -> str:
         (migrate,) = self.commands(ctx)
         await keep_secret_key(ctx, self, create=True)
-        await must(ctx, self, migrate)
+        # The env names the database file, for a diagnosis that says which file to give back.
+        await must(ctx, self, migrate, facts=Facts(env=ctx.layout.env))
         return "database migrated"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 
 from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.diagnoses.pip import telling
 from deploy_tui.core.events import Progress
-from deploy_tui.steps.base import Context, Step, in_site, must, run
+from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
 
 STAMP = ".venv/.deploy-tui-requirements.sha256"
 
@@ -18,7 +19,10 @@ class VenvStep(Step):
         "A virtualenv keeps the site's Python packages apart from the system's, so the server runs "
         "exactly the versions in requirements.txt (Django pinned) and an apt upgrade cannot break "
         "them. The venv lives in the site directory as .venv, and manage.py is always run with "
-        ".venv/bin/python."
+        ".venv/bin/python. If pip fails, the reason is above its closing notes: most often a pinned version "
+        "that does not exist, a package compiled on the server that needs build-essential and a -dev "
+        "package (or a binary wheel instead), or a small server running out of memory (add swap). And "
+        "always .venv/bin/pip: the system's pip refuses, with 'externally-managed-environment'."
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
@@ -48,13 +52,22 @@ class VenvStep(Step):
     async def apply(self, ctx: Context) -> str:
         create, install = self.commands(ctx)
         collected = 0
+        # Why pip failed is said early (a build's "fatal error: mysql.h"), then buried under its log and
+        # notes: the lines the diagnoses read are kept here, since a failure keeps only the last ones.
+        reasons: list[str] = []
 
         def progress(stream: str, line: str) -> None:
             nonlocal collected
             if line.startswith(("Collecting ", "Requirement already satisfied")):
                 collected += 1
                 ctx.emit(Progress(step=self.id, done=collected, total=None, unit="packages", label="pip"))
+            elif telling(line) and len(reasons) < 20:
+                reasons.append(line)
 
         await must(ctx, self, create)
-        await must(ctx, self, install, on_line=progress)
+        try:
+            await must(ctx, self, install, on_line=progress)
+        except StepFailed as failed:
+            buried = tuple(line for line in reasons if line not in failed.evidence)
+            raise StepFailed(str(failed), (*buried, *failed.evidence), failed.facts) from None
         return f"requirements installed ({collected} packages)"
