@@ -39,6 +39,14 @@ def title_of(body: str) -> str:
 
 async def outside(domain: str, address: str, port: int, path: str = "/", timeout: float = 5.0) -> Probe:
     """GET http://domain:port/path from here, sent to address (the domain pinned, like the browser's)."""
+    probe, _ = await outside_answer(domain, address, port, path, timeout)
+    return probe
+
+
+async def outside_answer(
+    domain: str, address: str, port: int, path: str = "/", timeout: float = 5.0
+) -> tuple[Probe, str]:
+    """outside()'s probe, and the answer's Server header ("" when none): whose server answered, when it is not ours."""
     import httpx
 
     url = f"http://{domain}:{port}{path}"
@@ -47,16 +55,17 @@ async def outside(domain: str, address: str, port: int, path: str = "/", timeout
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             response = await client.get(f"http://{address}:{port}{path}", headers={"Host": f"{domain}:{port}"})
     except httpx.ConnectTimeout:
-        return Probe(url, "outside", None, "", "timeout", "", None)
+        return Probe(url, "outside", None, "", "timeout", "", None), ""
     except httpx.ConnectError as error:
         refused = _caused_by(error, ConnectionRefusedError)
-        return Probe(url, "outside", None, "", "refused" if refused else f"unreachable: {error}", "", None)
+        return Probe(url, "outside", None, "", "refused" if refused else f"unreachable: {error}", "", None), ""
     except httpx.TimeoutException:
-        return Probe(url, "outside", None, "", "timeout", "", None)
+        return Probe(url, "outside", None, "", "timeout", "", None), ""
     except httpx.HTTPError as error:
-        return Probe(url, "outside", None, "", f"unreachable: {error}", "", None)
+        return Probe(url, "outside", None, "", f"unreachable: {error}", "", None), ""
     body = response.text
-    return Probe(url, "outside", response.status_code, title_of(body), "", body, time.monotonic() - started)
+    probe = Probe(url, "outside", response.status_code, title_of(body), "", body, time.monotonic() - started)
+    return probe, response.headers.get("server", "")
 
 
 MARKER = "\x1edeploy-tui-status "

@@ -57,7 +57,10 @@ class DevServerStep(Step):
         "every interface, not 127.0.0.1: a server bound to 127.0.0.1 answers the server itself and "
         "refuses everyone else. deploy-tui keeps it running in the background, with its pid and log "
         "in the site directory, and restarts it when the code changes. ALLOWED_HOSTS must name the "
-        "domain, or Django answers 'DisallowedHost'."
+        "domain, or Django answers 'DisallowedHost'. If it stops right after starting, the last lines of "
+        "its log say why, and it is usually your code or settings: a syntax error, a variable your settings "
+        "read that the environment does not set, or DEBUG off with ALLOWED_HOSTS empty. Fix it in your "
+        "repository, commit, push and deploy again: the server only ever runs what is pushed."
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
@@ -117,10 +120,12 @@ class DevServerStep(Step):
         log = await run(ctx, self, in_site(site, Shell(f"tail -n 20 {LOG}")), capture=True)
         if not ready.ok:
             why = "exited" if ready.exit_status == 3 else "did not start listening"
+            # The log's tail is what it died of (a traceback naming the reader's file and line); the
+            # environment and the site directory let a diagnosis name the variable and the file.
             raise StepFailed(
                 f"runserver {why} (its log is {site.directory}/{LOG})",
                 tuple(log.captured.splitlines()),
-                Facts(port=port),
+                Facts(port=port, env=ctx.layout.env, user=site.user or "", site_dir=site.directory),
             )
         pid = await run(ctx, self, in_site(site, Shell(f"cat {PID}")), capture=True)
         return f"runserver listening on 0.0.0.0:{port} (pid {pid.captured.strip()}, log {LOG})"

@@ -13,6 +13,7 @@ import shlex
 import shutil
 
 from deploy_tui.core.commands import CommandResult, Shell, StepCommand
+from deploy_tui.core.config import env_host_problems, env_hosts, host_allows
 from deploy_tui.core.events import CheckResult, Diagnosis
 from deploy_tui.core.failure import Facts
 from deploy_tui.project import Project, check_pin, parse_python_version
@@ -152,7 +153,7 @@ class PreflightStep(Step):
         if hosts.kind == "env":
             missing = [name for name in hosts.env_names if name not in set_here]
             if not missing:
-                c.say("ALLOWED_HOSTS", f"from {', '.join(hosts.env_names)}, which the site's env sets", "ok")
+                self._hosts_written(ctx, hosts.env_names, hosts.comma_split)
                 return
             c.problem(
                 "ALLOWED_HOSTS",
@@ -166,7 +167,7 @@ class PreflightStep(Step):
             return
         if hosts.kind in ("literal", "unset"):
             values = hosts.values
-            if "*" in values or domain in values or any(v.startswith(".") and domain.endswith(v) for v in values):
+            if any(host_allows(value, domain) for value in values):
                 c.say("ALLOWED_HOSTS", f"{list(values)} in {where}", "ok")
                 return
             line = f", line {hosts.literal_line}" if hosts.literal_line else ""
@@ -182,6 +183,37 @@ class PreflightStep(Step):
             )
             return
         c.say("ALLOWED_HOSTS", f"set in {where} in a way deploy-tui cannot read", "warning")
+
+    def _hosts_written(self, ctx: Context, names: tuple[str, ...], comma_split: bool) -> None:
+        """The env values ALLOWED_HOSTS is read from, as Django will match them (F15, before anything is deployed)."""
+        c, site = self._checks, ctx.site
+        given = env_hosts(ctx.layout.env, site.domain, site.hosts_allowed, names, comma_split=comma_split)
+        wrong = env_host_problems(ctx.layout.env, site.domain, site.hosts_allowed, names, comma_split=comma_split)
+        if not wrong:
+            c.say("ALLOWED_HOSTS", f"from {', '.join(names)}, which the site's env sets", "ok")
+            return
+        bad = {problem.entry for _, problem in wrong}
+        # A malformed entry beside a good one for the domain is harmless to this deployment: a warning.
+        allowed = any(entry not in bad and host_allows(entry, site.domain) for _, entry in given)
+        name, problem = wrong[0]
+        found = f"{name} = {problem.entry!r} never matches"
+        cause = f"The site's {name} gives ALLOWED_HOSTS {problem.entry!r}, which {problem.why}, so it never matches"
+        fix = (
+            f'Write [sites.{site.name}.env] {name} = "{problem.fixed}" in deploy.toml: bare host names, no port, '
+            "no quotes, no trailing dot."
+        )
+        evidence = tuple(f"{n}: {p.entry!r} {p.why}" for n, p in wrong)
+        if allowed:
+            c.warn("ALLOWED_HOSTS", found, "F15", f"{cause}; another entry allows {site.domain}.", fix, evidence)
+        else:
+            c.problem(
+                "ALLOWED_HOSTS",
+                found,
+                "F15",
+                f"{cause}: Django would refuse {site.domain} (DisallowedHost, 400).",
+                fix,
+                evidence,
+            )
 
     def _pushed(self, ctx: Context, here: list[str], remote: CommandResult) -> None:
         c = self._checks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deploy_tui.core.commands import Shell, StepCommand
+from deploy_tui.core.diagnoses.site import answered_by_another
 from deploy_tui.core.events import ProbeResult
 from deploy_tui.core.failure import Facts, Probe
 from deploy_tui.remote import probes
@@ -22,7 +23,11 @@ class SmokeStep(Step):
     guide = (
         "Before the browser tests, a quick look from two sides: from outside (this machine, as a "
         "visitor) and from inside (the server asking itself). Outside failing while inside works "
-        "points at a firewall or a server bound to 127.0.0.1; both failing means it is not running."
+        "points at a firewall or a server bound to 127.0.0.1; both failing means it is not running. "
+        "An answer is not enough, it must be your page: a registrar's 'this domain is parked' means the "
+        "A record points elsewhere, and a page_marker in deploy.toml makes the check exact. A 400 "
+        "'DisallowedHost' with the domain in ALLOWED_HOSTS is usually how it is written: Django compares "
+        "the bare host name, so an entry with ':8000', quotes or a trailing dot never matches."
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
@@ -50,15 +55,39 @@ class SmokeStep(Step):
     async def apply(self, ctx: Context) -> str:
         site = ctx.site
         _, curl, _ = self.commands(ctx)
-        outside = await probes.outside(site.domain, ctx.address, site.app_port)
+        outside, server = await probes.outside_answer(site.domain, ctx.address, site.app_port)
         self._report(ctx, outside)
         inside = await probes.inside(ctx.session, self.id, Shell(curl.script), f"http://localhost:{site.app_port}/")
         self._report(ctx, inside)
+        # An answer from outside that is not the page the server serves itself is someone else's (F16):
+        # its database probe would only test that other server.
+        stranger = answered_by_another(outside, inside, site.page_marker)
         database = None
-        if outside.ok:
+        if outside.ok and not stranger:
             database = await probes.outside(site.domain, ctx.address, site.app_port, DATABASE_PATH)
             self._report(ctx, database)
         log = await run(ctx, self, in_site(site, Shell(f"tail -n 30 {LOG} 2>/dev/null || true")), capture=True)
+        facts = Facts(
+            outside=outside,
+            inside=inside,
+            database=database,
+            port=site.app_port,
+            domain=site.domain,
+            expected=ctx.address,
+            allowed_hosts=site.hosts_allowed,
+            env=ctx.layout.env,
+            marker=site.page_marker,
+            user=site.user or "",
+            site_dir=site.directory,
+        )
+        if stranger:
+            served = f" (Server: {server})" if server else ""
+            raise StepFailed(
+                f"{outside.url} from outside answers {outside.title!r}{served}, not this site's page; from inside: "
+                f"{inside.status or inside.error} {inside.title!r}",
+                tuple(log.captured.splitlines()),
+                facts,
+            )
         if outside.ok and database is not None:
             unmigrated = "no such table" in database.body or "no such table" in log.captured
             if database.status != 500 or not unmigrated:
@@ -70,5 +99,5 @@ class SmokeStep(Step):
         raise StepFailed(
             f"{failing.url} from outside: {what}; from inside: {inside.status or inside.error}",
             tuple(log.captured.splitlines()),
-            Facts(outside=outside, inside=inside, database=database, port=site.app_port, domain=site.domain),
+            facts,
         )

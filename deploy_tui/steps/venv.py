@@ -28,8 +28,9 @@ class VenvStep(Step):
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         site, requirements = ctx.site, shlex.quote(ctx.layout.requirements)
         return (
+            # pip, not python: a venv made without python3-venv (D10) has a python and no pip; made again here.
             in_site(
-                site, Shell("test -x .venv/bin/python || python3 -m venv .venv"), "python3 -m venv .venv", timeout=300
+                site, Shell("test -x .venv/bin/pip || python3 -m venv .venv"), "python3 -m venv .venv", timeout=300
             ),
             in_site(
                 site,

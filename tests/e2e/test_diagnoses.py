@@ -229,6 +229,19 @@ def test_d6_a_venv_without_django_cannot_run_manage_py(fresh, tmp_path) -> None:
     assert any("No module named 'django'" in line for line in d.evidence)
 
 
+def test_a_half_made_venv_is_made_again_after_d6(fresh, tmp_path) -> None:
+    # What a venv made before python3-venv was installed looks like: a python, and no pip.
+    outcome, events = fresh.run(tmp_path, only={"source"})
+    assert outcome.ok, statuses(events)
+    made = subprocess.run(
+        ["python3", "-m", "venv", "--without-pip", ".venv"], capture_output=True, timeout=60, **as_box_user(fresh)
+    )
+    assert made.returncode == 0, made.stderr
+    outcome, events = fresh.run(tmp_path, only={"venv"})
+    assert outcome.ok, [e for e in events if isinstance(e, Diagnosis | StepFinished | Notice)]
+    assert (fresh.directory / ".venv" / "bin" / "pip").exists()
+
+
 def test_d7_an_unmigrated_database_fails_the_smoke_test(fresh, tmp_path) -> None:
     outcome, events = fresh.run(tmp_path, only={"source", "venv", "devserver", "smoke"})
     assert {s: statuses(events)[s] for s in ("source", "venv", "devserver")} == dict.fromkeys(

@@ -170,7 +170,7 @@ def unreachable_from_outside(step: str, failure: StepFailed, text: str) -> Diagn
 
 @rule
 def no_python_venv_module(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
-    if not re.search(r"ensurepip is not\s+available|No module named venv|python3: not found", text):
+    if not re.search(r"ensurepip is not\s+available|No module named venv", text):
         return None
     return Diagnosis(
         step=step,
