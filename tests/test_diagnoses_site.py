@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from deploy_tui.core import events as ev
-from deploy_tui.core.config import ConfigError, Site, from_dict, host_problem
+from deploy_tui.core.config import ConfigError, Site, from_dict
 from deploy_tui.core.diagnoses import diagnose
 from deploy_tui.core.diagnoses.site import answered_by_another
 from deploy_tui.core.events import Diagnosis
 from deploy_tui.core.failure import Facts, Probe, StepFailed
+from deploy_tui.core.hosts import host_problem
 from deploy_tui.core.plan import Context, Options, SiteLayout
 from deploy_tui.project import read_project
 from deploy_tui.remote.lock import lock_script

@@ -41,6 +41,7 @@ from deploy_tui.remote.known_hosts import (
     unknown_refusal,
 )
 from deploy_tui.remote.output import CommandOutput, pump
+from deploy_tui.remote.refused_keys import agent_keys, default_keys, offered
 
 __all__ = [
     "HostKeyDecision",
@@ -60,7 +61,6 @@ _SUDO_REFUSED = re.compile(r"incorrect password attempt|Sorry, try again|no pass
 _KILL_GRACE = 2.0
 _PGID_WAIT = 10.0
 # Asked only after the server refused our keys, to tell which slip it is: short, so the error comes soon.
-_AGENT_WAIT = 3.0
 _ROOT_PROBE_TIMEOUT = 5.0
 
 
@@ -141,6 +141,7 @@ class SshSession:
             self._redact.add(sudo_password)
         self._connect_timeout = connect_timeout
         self._conn: asyncssh.SSHClientConnection | None = None
+        self._connecting = asyncio.Lock()
         self._ids = itertools.count(1)
 
     @property
@@ -157,8 +158,12 @@ class SshSession:
         await self.close()
 
     async def connect(self) -> None:
-        if self._conn is not None:
-            return
+        # One connection however many commands ask at once (the engine checks every step together).
+        async with self._connecting:
+            if self._conn is None:
+                await self._connect()
+
+    async def _connect(self) -> None:
         seen: dict[str, Any] = {}
 
         def trusted(host: str, addr: str, port: int | None) -> tuple[list[Any], list[Any], list[Any]]:
@@ -268,8 +273,8 @@ class SshSession:
             host=target.host,
             identity_files=identity_files,
             missing=tuple(p for p in identity_files if not Path(p).expanduser().is_file()),
-            agent_keys=await _agent_keys(),
-            default_keys=_default_keys(),
+            agent_keys=await agent_keys(),
+            default_keys=default_keys(),
             root_accepts=root_accepts,
         )
         return auth, port
@@ -421,49 +426,9 @@ class SshSession:
                 await self._conn.run(script, stdin=asyncssh.DEVNULL, timeout=15)
 
 
-async def _agent_keys() -> int | None:
-    """How many keys the ssh agent holds; None when there is none to ask, or it did not answer."""
-    if not os.environ.get("SSH_AUTH_SOCK"):
-        return None
-    try:
-        async with asyncio.timeout(_AGENT_WAIT), await asyncssh.connect_agent() as agent:
-            keys = await agent.get_keys()
-    except (OSError, asyncssh.Error):
-        return None
-    return len(keys)
-
-
-def _default_keys() -> tuple[str, ...]:
-    """The ~/.ssh/id_* private keys here: what ssh offers when no identity file is given."""
-    ssh_dir = Path("~/.ssh").expanduser()
-    found = sorted(p for p in ssh_dir.glob("id_*") if p.is_file() and not p.name.endswith(".pub"))
-    return tuple(f"~/.ssh/{p.name}" for p in found)
-
-
-def _fingerprint(key_file: str) -> str:
-    """The key's SHA256 fingerprint, from its .pub beside it or from the key itself if it is not encrypted."""
-    private = Path(key_file).expanduser()
-    with contextlib.suppress(OSError, asyncssh.KeyImportError):
-        return str(asyncssh.read_public_key(f"{private}.pub").get_fingerprint("sha256"))
-    with contextlib.suppress(OSError, asyncssh.KeyImportError):
-        return str(asyncssh.read_private_key(private).get_fingerprint("sha256"))
-    return "fingerprint unknown (no .pub beside it, and no key this opens without a passphrase)"
-
-
 def _keys_error(message: str, auth: SshAuth, port: int | None) -> SshError:
     """No key got us in: one line for the operator; the keys we had, as evidence and facts, for the diagnosis."""
-    lines = [
-        f"identity file {path}: " + ("not there" if path in auth.missing else _fingerprint(path))
-        for path in auth.identity_files
-    ]
-    if not auth.identity_files:
-        lines.append("identity file: none given (deploy.toml's identity_file, ~/.ssh/config's IdentityFile)")
-        lines += [f"default key {path}: {_fingerprint(path)}" for path in auth.default_keys]
-        lines += [] if auth.default_keys else ["default keys: no ~/.ssh/id_* here"]
-    lines.append("ssh agent: " + ("none to ask" if auth.agent_keys is None else f"{auth.agent_keys} keys"))
-    if auth.root_accepts is not None:
-        lines.append(f"the same keys for root@{auth.host}: {'accepted' if auth.root_accepts else 'refused'}")
-    return SshError(message, tuple(lines), Facts(user=auth.user, port=port, ssh=auth))
+    return SshError(message, offered(auth), Facts(user=auth.user, port=port, ssh=auth))
 
 
 def _reason(error: BaseException) -> str:

@@ -13,9 +13,9 @@ import shlex
 import shutil
 
 from deploy_tui.core.commands import CommandResult, Shell, StepCommand
-from deploy_tui.core.config import env_host_problems, env_hosts, host_allows
 from deploy_tui.core.events import CheckResult, Diagnosis
 from deploy_tui.core.failure import Facts
+from deploy_tui.core.hosts import env_host_problems, env_hosts, host_allows
 from deploy_tui.project import Project, check_pin, parse_python_version
 from deploy_tui.steps.base import Context, Step, StepFailed, run
 

@@ -327,3 +327,22 @@ async def test_a_known_hosts_file_that_is_not_one_is_named_and_never_quoted(box,
     assert str(bogus) in message
     assert "known_hosts format" in message
     assert secret not in message
+
+
+async def test_commands_asked_at_once_of_a_new_session_share_one_connection(box, events, monkeypatch) -> None:
+    # The engine checks every step together: the first commands race to connect, and must not open one each.
+    opened: list[object] = []
+    connect = SshSession._connect
+
+    async def counted(self: SshSession) -> None:
+        opened.append(self)
+        await connect(self)
+
+    monkeypatch.setattr(SshSession, "_connect", counted)
+    session = SshSession(_target(box), emit=events.append)
+    try:
+        results = await asyncio.gather(*(session.run(Shell(f"echo {n}"), capture=True) for n in range(6)))
+    finally:
+        await session.close()
+    assert [r.captured.strip() for r in results] == [str(n) for n in range(6)]
+    assert len(opened) == 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from deploy_tui.core.config import ALLOWED_HOSTS_VARIABLE
 from deploy_tui.core.diagnoses.base import Rule, evidence
 from deploy_tui.core.events import Diagnosis
 from deploy_tui.core.failure import StepFailed
+from deploy_tui.core.hosts import ALLOWED_HOSTS_VARIABLE
 
 RULES: list[Rule] = []
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import html
 
-from deploy_tui.core.config import HostProblem, env_host_problems, host_problem
 from deploy_tui.core.diagnoses.base import Rule, evidence, unanswered
 from deploy_tui.core.events import Diagnosis
 from deploy_tui.core.failure import Facts, Probe, StepFailed
+from deploy_tui.core.hosts import HostProblem, env_host_problems, host_problem
 
 RULES: list[Rule] = []
 
