@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook, script_of
 from deploy_tui.core.events import CommandFinished, CommandStarted, Output, Sink
@@ -72,6 +73,9 @@ class FakeSession:
             answer.stderr,
             "\n".join(answer.stdout) if capture or secret_output else "",
         )
+
+    async def put(self, local: Path, remote: str, *, step: str = "", what: str = "") -> None:
+        self.ran.append(f"put {local.name} {remote}")
 
     async def close(self) -> None:
         return None

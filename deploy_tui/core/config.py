@@ -72,6 +72,7 @@ class Site:
     requirements: str = ""  # the requirements file, relative to the repo; "" means found in the checkout
     env: tuple[tuple[str, str], ...] = ()  # [sites.NAME.env]; () means proposed from the settings
     page_marker: str = ""  # text the home page must contain, so smoke knows this site's page from another's
+    installer: str = "pip"  # what makes the venv and installs the requirements: "pip" (the book's) or "uv"
 
     @property
     def directory(self) -> str:
@@ -447,6 +448,16 @@ def _hosts(value: Any, where: str) -> tuple[str, ...]:
     return tuple(_domain(item, where) for item in value)
 
 
+INSTALLERS = ("pip", "uv")
+
+
+def _installer(value: Any, where: str) -> str:
+    text = _str(value, where)
+    if text not in INSTALLERS:
+        raise ConfigError(f'{where} = {shown(text)}: must be "pip" (the book\'s, the default) or "uv" (faster)')
+    return text
+
+
 def _marker(value: Any, where: str) -> str:
     text = _str(value, where)
     fix = 'give a short text the home page shows, like "To-Do lists"'
@@ -476,4 +487,5 @@ CHECKS = {
     "requirements": _relative,
     "env": _env,
     "page_marker": _marker,
+    "installer": _installer,
 }

@@ -8,6 +8,7 @@ events and can be stopped by cancelling the task that awaits `run`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook
@@ -56,6 +57,13 @@ class Session(Protocol):
         """
         ...
 
+    async def put(self, local: Path, remote: str, *, step: str = "", what: str = "") -> None:
+        """Copy a file of this machine to `remote` (relative to the user's home, or absolute), as one command.
+
+        Its directories are made; an existing file is replaced. Shown as a command (what: for people).
+        """
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -65,6 +73,9 @@ class NoSession:
     label = ""
 
     async def run(self, command: Command, **kwargs: object) -> CommandResult:
+        raise SessionError("not connected: this plan is only being described")
+
+    async def put(self, local: Path, remote: str, *, step: str = "", what: str = "") -> None:
         raise SessionError("not connected: this plan is only being described")
 
     async def close(self) -> None:

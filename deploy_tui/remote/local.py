@@ -13,6 +13,7 @@ import itertools
 import os
 import signal
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook, script_of
 from deploy_tui.core.events import CommandStarted, Sink
@@ -99,6 +100,9 @@ class LocalSession:
             finish(None, cancelled=True)
             raise
         return finish(status)
+
+    async def put(self, local: Path, remote: str, *, step: str = "", what: str = "") -> None:
+        raise SessionError("deploy-tui copies files to the server only")
 
     async def close(self) -> None:
         return None

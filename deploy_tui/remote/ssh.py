@@ -19,6 +19,7 @@ import itertools
 import os
 import re
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any, cast
 import asyncssh
 
 from deploy_tui.core.commands import Command, CommandResult, LineHook, Shell, script_of, sh, stop_group_script
-from deploy_tui.core.events import CommandStarted, Sink
+from deploy_tui.core.events import CommandFinished, CommandStarted, Sink
 from deploy_tui.core.failure import Facts, SshAuth
 from deploy_tui.core.secrets import Redactor, Secret
 from deploy_tui.core.session import SessionError, SudoPasswordRefused
@@ -401,6 +402,34 @@ class SshSession:
                 Facts(user=user),
             )
         return result
+
+    async def put(self, local: Path, remote: str, *, step: str = "", what: str = "") -> None:
+        """Copy a file of this machine to the host over SFTP, on the one connection."""
+        connection = await self.connection()
+        command_id = f"c{next(self._ids)}"
+        where = remote if remote.startswith("/") else f"~/{remote}"
+        display = f"sftp put {what or local.name} {where}"
+        self._emit(CommandStarted(step=step, command_id=command_id, argv_display=display, host=self.label))
+        began = time.monotonic()
+
+        def finished(status: int | None, error: str = "") -> None:
+            duration = time.monotonic() - began
+            self._emit(
+                CommandFinished(step=step, command_id=command_id, exit_status=status, duration=duration, error=error)
+            )
+
+        try:
+            async with connection.start_sftp_client() as sftp:
+                parent = remote.rpartition("/")[0]
+                if parent:
+                    await sftp.makedirs(parent, exist_ok=True)
+                await sftp.put(str(local), remote)
+        except (OSError, asyncssh.Error) as error:
+            finished(None, _reason(error))
+            raise SshError(
+                f"{self.target.label}: could not copy {what or local.name} to {where}: {_reason(error)}"
+            ) from None
+        finished(0)
 
     async def _stop_group(self, pgid_known: asyncio.Future[int], pumps: asyncio.Future[Any], sudo: bool) -> None:
         """TERM the command's process group, then KILL what is left after a grace period."""
