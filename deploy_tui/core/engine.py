@@ -20,7 +20,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from deploy_tui.core.diagnoses import diagnose
 from deploy_tui.core.events import (
     Diagnosis,
     Notice,
@@ -235,6 +234,9 @@ class Engine:
         return await step.check(self.ctx)
 
     def _diagnose(self, step: Step, failure: StepFailed, outcome: RunOutcome) -> None:
+        # Imported at the first failure: two dozen rules and their patterns are not needed to start.
+        from deploy_tui.core.diagnoses import diagnose
+
         diagnosis = diagnose(step.id, failure)
         if diagnosis is None:
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from deploy_tui.core.commands import Shell, StepCommand
-from deploy_tui.core.diagnoses.site import answered_by_another
 from deploy_tui.core.events import ProbeResult
 from deploy_tui.core.failure import Facts, Probe
 from deploy_tui.remote import probes
@@ -53,6 +52,8 @@ class SmokeStep(Step):
         )
 
     async def apply(self, ctx: Context) -> str:
+        from deploy_tui.core.diagnoses.site import answered_by_another  # the rules load when a run needs them
+
         site = ctx.site
         _, curl, _ = self.commands(ctx)
         outside, server = await probes.outside_answer(site.domain, ctx.address, site.app_port)

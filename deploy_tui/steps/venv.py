@@ -7,7 +7,6 @@ import re
 import shlex
 
 from deploy_tui.core.commands import Shell, StepCommand
-from deploy_tui.core.diagnoses.pip import telling
 from deploy_tui.core.events import Progress
 from deploy_tui.steps import uv
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
@@ -92,6 +91,8 @@ class VenvStep(Step):
         return (await run(ctx, self, installed)).ok
 
     async def apply(self, ctx: Context) -> str:
+        from deploy_tui.core.diagnoses.pip import telling  # the rules load when a run needs them
+
         uv_said = ""
         if ctx.site.installer == "uv":
             uv_said = await uv.bring_uv(ctx, self) + "; "
