@@ -169,6 +169,22 @@ def test_a_deployment_in_the_browser_then_a_closed_tab_cancels_its_run_cleanly(
     finally:
         stop(served)
 
+    # The same run replayed in the browser, and the setup screen on the deploy.toml beside the console.
+    served, url = console(tmp_path, "replay", str(first))
+    try:
+        driver = browser()
+        driver.get(url)  # type: ignore[attr-defined]
+        wait_for(driver, lambda t: "replay:" in t and "Smoke test" in t, 30, "the replay")
+    finally:
+        stop(served)
+    served, url = console(tmp_path)  # no command: the setup screen, on ./deploy.toml (tmp_path's)
+    try:
+        driver = browser()
+        driver.get(url)  # type: ignore[attr-defined]
+        wait_for(driver, lambda t: site.domain in t, 30, "the setup screen with the site's domain")
+    finally:
+        stop(served)
+
     # A second console, a run that reinstalls the requirements, and the tab closed while pip runs on the box.
     served, url = console(tmp_path, "run", *common, "--only", "venv", "--force", "venv", "--recording", str(second))
     try:
