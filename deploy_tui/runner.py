@@ -89,7 +89,7 @@ def read_checkout(site: Site, checkout: Path, tests: TestsConfig | None = None) 
     if site.env:
         env = site.env
     else:
-        proposed = dict(propose_env(project).env)
+        proposed = dict(propose_env(project, production=site.production).env)
         if project.allowed_hosts.comma_split:
             # A comma-separated list: every host the site answers to, not only the domain.
             proposed = {k: "{allowed_hosts}" if v == "{domain}" else v for k, v in proposed.items()}
@@ -99,8 +99,17 @@ def read_checkout(site: Site, checkout: Path, tests: TestsConfig | None = None) 
         requirements=project.requirements or "requirements.txt",
         env=env,
         collectstatic=project.static_root is not None,
+        production=site.production,
+        wsgi=_wsgi(project.settings_module),
     )
     return Checkout(layout, _test_run(project, checkout, tests), project)
+
+
+def _wsgi(settings_module: str | None) -> str:
+    """gunicorn's APP for the project: the wsgi module beside the settings (startproject's layout)."""
+    if not settings_module or "." not in settings_module:
+        return ""
+    return f"{settings_module.rsplit('.', 1)[0]}.wsgi:application"
 
 
 def _test_run(project: Project, checkout: Path, config: TestsConfig) -> TestRun:

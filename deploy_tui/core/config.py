@@ -73,6 +73,7 @@ class Site:
     env: tuple[tuple[str, str], ...] = ()  # [sites.NAME.env]; () means proposed from the settings
     page_marker: str = ""  # text the home page must contain, so smoke knows this site's page from another's
     installer: str = "pip"  # what makes the venv and installs the requirements: "pip" (the book's) or "uv"
+    production: bool = False  # the next chapter: gunicorn under systemd, nginx in front, DEBUG off
 
     @property
     def directory(self) -> str:
@@ -458,6 +459,12 @@ def _installer(value: Any, where: str) -> str:
     return text
 
 
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} = {shown(value)}: must be true or false (no quotes)")
+    return value
+
+
 def _marker(value: Any, where: str) -> str:
     text = _str(value, where)
     fix = 'give a short text the home page shows, like "To-Do lists"'
@@ -488,4 +495,5 @@ CHECKS = {
     "env": _env,
     "page_marker": _marker,
     "installer": _installer,
+    "production": _bool,
 }

@@ -20,6 +20,8 @@ class Probe:
     error: str  # "refused", "timeout", "unreachable: ...", or "" when an HTTP answer came
     body: str
     latency: float | None
+    server: str = ""  # the answer's Server header: nginx, WSGIServer (runserver), or someone else's
+    content_type: str = ""
 
     @property
     def ok(self) -> bool:

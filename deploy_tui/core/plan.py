@@ -46,6 +46,8 @@ class SiteLayout:
     requirements: str = "requirements.txt"
     env: tuple[tuple[str, str], ...] = ()  # the site's environment, placeholders not yet filled
     collectstatic: bool = False  # the settings set STATIC_ROOT
+    production: bool = False  # gunicorn and nginx instead of the dev server (deploy.toml's production)
+    wsgi: str = ""  # gunicorn's APP: module:callable, from the settings module's package ("" when unknown)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class EnvProposal:
     notes: tuple[str, ...] = ()
 
 
-def _debug_value(project: Project, notes: list[str]) -> tuple[str | None, str]:
+def _debug_value(project: Project, notes: list[str], production: bool = False) -> tuple[str | None, str]:
     """(value or None for unset, why) for the DEBUG switch."""
     switch = project.debug
     assert switch is not None
@@ -62,6 +62,9 @@ def _debug_value(project: Project, notes: list[str]) -> tuple[str | None, str]:
         on, off = None, "1"
     else:
         on, off = "1", "0"
+    if production:
+        notes.append(f"{switch.env} turns DEBUG off: in production nginx serves /static/ from STATIC_ROOT")
+        return off, "left unset: that turns DEBUG off, as production wants"
     if project.uses_whitenoise:
         notes.append(
             f"{switch.env} turns DEBUG off: whitenoise serves /static/ from STATIC_ROOT, "
@@ -75,8 +78,11 @@ def _debug_value(project: Project, notes: list[str]) -> tuple[str | None, str]:
     return on, "left unset so DEBUG stays on: runserver serves /static/ only with DEBUG on"
 
 
-def propose_env(project: Project) -> EnvProposal:
-    """The env table for a site of this project; see the module docstring for the rules."""
+def propose_env(project: Project, production: bool = False) -> EnvProposal:
+    """The env table for a site of this project; see the module docstring for the rules.
+
+    production: the site runs under gunicorn behind nginx, so DEBUG goes off whatever serves /static/.
+    """
     env: dict[str, str] = {}
     left_out: list[LeftOut] = []
     notes: list[str] = []
@@ -86,7 +92,7 @@ def propose_env(project: Project) -> EnvProposal:
         value: str | None = None
         why = ""
         if name == project.debug_env:
-            value, why = _debug_value(project, notes)
+            value, why = _debug_value(project, notes, production)
         elif name in project.allowed_hosts.env_names:
             value = DOMAIN
         elif _KEY.search(upper):

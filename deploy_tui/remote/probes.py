@@ -49,7 +49,7 @@ async def outside_answer(
     """outside()'s probe, and the answer's Server header ("" when none): whose server answered, when it is not ours."""
     import httpx
 
-    url = f"http://{domain}:{port}{path}"
+    url = f"http://{domain}{f':{port}' if port != 80 else ''}{path}"
     started = time.monotonic()
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
@@ -63,9 +63,19 @@ async def outside_answer(
         return Probe(url, "outside", None, "", "timeout", "", None), ""
     except httpx.HTTPError as error:
         return Probe(url, "outside", None, "", f"unreachable: {error}", "", None), ""
-    body = response.text
-    probe = Probe(url, "outside", response.status_code, title_of(body), "", body, time.monotonic() - started)
-    return probe, response.headers.get("server", "")
+    body, server = response.text, response.headers.get("server", "")
+    probe = Probe(
+        url,
+        "outside",
+        response.status_code,
+        title_of(body),
+        "",
+        body,
+        time.monotonic() - started,
+        server=server,
+        content_type=response.headers.get("content-type", ""),
+    )
+    return probe, server
 
 
 MARKER = "\x1edeploy-tui-status "

@@ -4,7 +4,9 @@ from deploy_tui.core.plan import Context, Options, SiteLayout, Step
 from deploy_tui.steps.devserver import DevServerStep
 from deploy_tui.steps.dns import DnsStep
 from deploy_tui.steps.fts import FunctionalTestsStep
+from deploy_tui.steps.gunicorn import GunicornStep
 from deploy_tui.steps.migrate import MigrateStep
+from deploy_tui.steps.nginx import NginxStep
 from deploy_tui.steps.preflight import PreflightStep
 from deploy_tui.steps.provision import ProvisionStep
 from deploy_tui.steps.smoke import SmokeStep
@@ -24,13 +26,19 @@ PLAN: tuple[type[Step], ...] = (
     SmokeStep,
     FunctionalTestsStep,
 )
-STEP_IDS = tuple(step.id for step in PLAN)
+# The next chapter: gunicorn under systemd and nginx in front, where the dev server was.
+PRODUCTION: tuple[type[Step], ...] = tuple(
+    replacement for step in PLAN for replacement in ((GunicornStep, NginxStep) if step is DevServerStep else (step,))
+)
+STEP_IDS = tuple(dict.fromkeys(step.id for step in (*PLAN, *PRODUCTION)))
 
 
 def default_plan(layout: SiteLayout | None = None) -> list[Step]:
-    """The plan for a site laid out so; collectstatic only where the settings set STATIC_ROOT."""
+    """The plan for a site laid out so: chapter 9's, or production's; collectstatic where STATIC_ROOT is set."""
+    if layout is not None and layout.production:
+        return [step() for step in PRODUCTION]  # collectstatic always: nginx serves what it gathers
     collect = layout is None or layout.collectstatic
     return [step() for step in PLAN if collect or step is not StaticStep]
 
 
-__all__ = ["PLAN", "STEP_IDS", "Context", "Options", "Step", "default_plan"]
+__all__ = ["PLAN", "PRODUCTION", "STEP_IDS", "Context", "Options", "Step", "default_plan"]

@@ -24,6 +24,7 @@ __all__ = [
     "Options",
     "Step",
     "StepFailed",
+    "filled",
     "in_site",
     "keep_secret_key",
     "manage",
@@ -51,7 +52,7 @@ def in_site(
     return StepCommand(command, what=what, cwd=site_dir(site), timeout=timeout, note=note)
 
 
-def _filled(template: str, ctx: Context) -> str:
+def filled(template: str, ctx: Context) -> str:
     """One env value as a shell word: literal text quoted, placeholders filled on the server where they live."""
     words = []
     for piece in _PLACEHOLDER.split(template):
@@ -71,7 +72,12 @@ def _filled(template: str, ctx: Context) -> str:
 
 def site_env(ctx: Context) -> str:
     """The site's environment as assignments before a command: NAME=value ..."""
-    return " ".join(f"{name}={_filled(value, ctx)}" for name, value in ctx.layout.env)
+    return " ".join(f"{name}={filled(value, ctx)}" for name, value in ctx.layout.env)
+
+
+def web_port(ctx: Context) -> int:
+    """Where the site answers: nginx's port 80 in production, the dev server's app_port in chapter 9."""
+    return 80 if ctx.layout.production else ctx.site.app_port
 
 
 def manage(ctx: Context, args: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deploy_tui.core.commands import Shell, StepCommand
 from deploy_tui.core.events import Output, TestFinished, TestStarted
-from deploy_tui.steps.base import Context, Step, StepFailed, run
+from deploy_tui.steps.base import Context, Step, StepFailed, run, web_port
 
 MARK = "\x1edeploy-tui-test "  # the shim's per-test report lines start with it
 SHIM = Path(__file__).resolve().parent.parent / "fts_shim"
@@ -36,7 +36,8 @@ class FunctionalTestsStep(Step):
 
     def _env(self, ctx: Context) -> dict[str, str]:
         s, tests = ctx.site, ctx.tests
-        server = f"{s.domain}:{s.app_port}"
+        port = web_port(ctx)
+        server = s.domain if port == 80 else f"{s.domain}:{port}"
         pin = f"{s.domain}:{ctx.address}"
         env = {
             "STAGING_SERVER": server,
@@ -101,7 +102,10 @@ class FunctionalTestsStep(Step):
         failed = [r for r in results if r.outcome in ("failed", "error")]
         passed = sum(r.outcome == "passed" for r in results)
         if result.ok and results and not failed:
-            return f"{passed} functional tests passed against http://{ctx.site.domain}:{ctx.site.app_port}"
+            port = web_port(ctx)
+            return f"{passed} functional tests passed against http://{ctx.site.domain}" + (
+                f":{port}" if port != 80 else ""
+            )
         evidence = tuple(f"{r.name}: {r.outcome}: {(r.traceback.strip().splitlines() or [''])[-1]}" for r in failed)
         evidence = evidence or result.stdout_tail[-10:] + result.stderr_tail[-10:]
         raise StepFailed(

@@ -108,6 +108,42 @@ class PreflightStep(Step):
         c.say("environment", f"{env} ({source})", "ok")
         if ctx.layout.collectstatic:
             c.say("static files", "STATIC_ROOT is set: collectstatic runs", "ok")
+        if ctx.layout.production:
+            self._production(ctx, project)
+
+    def _production(self, ctx: Context, project: Project) -> None:
+        """What the next chapter's setup needs of the repository, which deploy-tui never edits."""
+        c = self._checks
+        if "gunicorn" in project.requirement_names:
+            c.say("gunicorn", f"in {project.requirements}", "ok")
+        else:
+            c.problem(
+                "gunicorn",
+                f"not in {project.requirements or 'the requirements'}",
+                "P9",
+                "In production gunicorn runs the site, from the site's virtualenv, and your requirements do not "
+                "install it. deploy-tui never edits your repository, so it stops here.",
+                "In your virtualenv: pip install gunicorn, then add it to requirements.txt (e.g. gunicorn==23.*), "
+                "git commit and git push.",
+            )
+        if not ctx.layout.collectstatic:
+            c.problem(
+                "static files",
+                "no STATIC_ROOT in the settings",
+                "P10",
+                "In production nginx serves the static files from STATIC_ROOT, where collectstatic gathers them, "
+                "and your settings do not set it: every page would lose its CSS.",
+                'Add STATIC_ROOT = BASE_DIR / "static" to your settings, commit and push.',
+            )
+        if not ctx.layout.wsgi:
+            c.warn(
+                "WSGI application",
+                "not found",
+                "P11",
+                "deploy-tui could not tell your project's WSGI module from its settings module, so gunicorn is "
+                "started with 'wsgi:application' from the directory of manage.py.",
+                "Keep startproject's layout (<project>/wsgi.py beside <project>/settings.py).",
+            )
 
     def _django(self, ctx: Context, project: Project, server_says: str) -> None:
         c = self._checks

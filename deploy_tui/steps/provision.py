@@ -10,6 +10,13 @@ from deploy_tui.core.events import Progress
 from deploy_tui.steps.base import Context, Step, must, run
 
 PACKAGES = ("python3", "python3-venv", "git", "curl")
+PRODUCTION_PACKAGES = (*PACKAGES, "nginx")
+
+
+def packages(ctx: Context) -> tuple[str, ...]:
+    return PRODUCTION_PACKAGES if ctx.layout.production else PACKAGES
+
+
 _COUNTS = re.compile(r"(\d+) upgraded, (\d+) newly installed")
 
 
@@ -32,12 +39,13 @@ class ProvisionStep(Step):
         return StepCommand(Shell(script), what=f"apt-get {args[0]}", sudo=True)
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
-        return (self._apt(ctx, "update", "-q"), self._apt(ctx, "install", "-y", "-q", *PACKAGES))
+        return (self._apt(ctx, "update", "-q"), self._apt(ctx, "install", "-y", "-q", *packages(ctx)))
 
     async def check(self, ctx: Context) -> bool:
-        query = StepCommand(["dpkg-query", "-W", "-f=${db:Status-Status}\\n", *PACKAGES])
+        wanted = packages(ctx)
+        query = StepCommand(["dpkg-query", "-W", "-f=${db:Status-Status}\\n", *wanted])
         result = await run(ctx, self, query, capture=True)
-        return result.ok and result.captured.split() == ["installed"] * len(PACKAGES)
+        return result.ok and result.captured.split() == ["installed"] * len(wanted)
 
     async def apply(self, ctx: Context) -> str:
         update, install = self.commands(ctx)
@@ -54,4 +62,4 @@ class ProvisionStep(Step):
                 ctx.emit(Progress(step=self.id, done=done, total=total * 2, unit="actions", label="apt"))
 
         await must(ctx, self, install, on_line=progress)
-        return f"{', '.join(PACKAGES)} installed"
+        return f"{', '.join(packages(ctx))} installed"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from deploy_tui.core.commands import Shell, StepCommand
 from deploy_tui.core.events import ProbeResult
 from deploy_tui.core.failure import Facts, Probe
 from deploy_tui.remote import probes
-from deploy_tui.steps.base import Context, Step, StepFailed, in_site, run
+from deploy_tui.steps.base import Context, Step, StepFailed, in_site, run, web_port
 from deploy_tui.steps.devserver import LOG
 
 # A list that cannot exist: its page makes Django query the database, so an
 # unmigrated one shows up here as a 500 ("no such table") rather than in the FTs.
 DATABASE_PATH = "/lists/0/"
+DEBUG_PATH = "/deploy-tui-no-such-page/"  # a 404 that shows whether DEBUG is off (no URLconf listing)
+_STYLESHEET = re.compile(r"""<link[^>]+href=["'](/static/[^"'?#]+\.css)""", re.IGNORECASE)
+_DEBUG_PAGE = ("Using the URLconf defined in", "You're seeing this error because you have DEBUG = True")
 
 
 class SmokeStep(Step):
@@ -30,13 +35,39 @@ class SmokeStep(Step):
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
-        s = ctx.site
-        site_url = f"http://{s.domain}:{s.app_port}"
-        return (
+        s, port = ctx.site, web_port(ctx)
+        site_url = f"http://{s.domain}" + (f":{port}" if port != 80 else "")
+        shown = (
             StepCommand(Shell(f"GET {site_url}/"), run=False, note=f"from here, {s.domain} pinned to {ctx.address}"),
-            StepCommand(probes.inside_command(s.domain, s.app_port), "curl on the server"),
+            StepCommand(probes.inside_command(s.domain, port), "curl on the server"),
             StepCommand(Shell(f"GET {site_url}{DATABASE_PATH}"), run=False, note="reaches the database; 404 expected"),
         )
+        if not ctx.layout.production:
+            return shown
+        return (
+            *shown,
+            StepCommand(Shell(f"GET {site_url}/static/<the page's stylesheet>"), run=False, note="200, text/css"),
+            StepCommand(Shell(f"GET {site_url}{DEBUG_PATH}"), run=False, note="404, and not Django's debug page"),
+        )
+
+    async def _production(self, ctx: Context, home: Probe, facts: Facts) -> str:
+        """Behind nginx, with DEBUG off, and the static files served: or a StepFailed that says which not."""
+        site, port = ctx.site, web_port(ctx)
+        if "nginx" not in home.server.lower():
+            raise StepFailed(f"{home.url} answers, but not through nginx (Server: {home.server or 'none'})", (), facts)
+        sheet = _STYLESHEET.search(home.body)
+        if sheet is None:
+            raise StepFailed(f"{home.url} links no stylesheet under /static/ to check the static files with", (), facts)
+        static = await probes.outside(site.domain, ctx.address, port, sheet[1])
+        self._report(ctx, static)
+        if static.status != 200 or "text/css" not in static.content_type:
+            what = f"HTTP {static.status}" if static.status else static.error
+            raise StepFailed(f"{static.url}: {what} {static.content_type}, not the stylesheet", (), facts)
+        debug = await probes.outside(site.domain, ctx.address, port, DEBUG_PATH)
+        self._report(ctx, debug)
+        if debug.status != 404 or any(mark in debug.body for mark in _DEBUG_PAGE):
+            raise StepFailed(f"{debug.url}: Django's debug page: DEBUG is on in production", (debug.title,), facts)
+        return f"; through nginx, {sheet[1]} served as text/css, DEBUG off"
 
     def _report(self, ctx: Context, probe: Probe) -> None:
         ctx.emit(
@@ -54,25 +85,27 @@ class SmokeStep(Step):
     async def apply(self, ctx: Context) -> str:
         from deploy_tui.core.diagnoses.site import answered_by_another  # the rules load when a run needs them
 
-        site = ctx.site
-        _, curl, _ = self.commands(ctx)
-        outside, server = await probes.outside_answer(site.domain, ctx.address, site.app_port)
+        site, port = ctx.site, web_port(ctx)
+        curl = self.commands(ctx)[1]
+        outside, server = await probes.outside_answer(site.domain, ctx.address, port)
         self._report(ctx, outside)
-        inside = await probes.inside(ctx.session, self.id, Shell(curl.script), f"http://localhost:{site.app_port}/")
+        inside = await probes.inside(ctx.session, self.id, Shell(curl.script), f"http://localhost:{port}/")
         self._report(ctx, inside)
         # An answer from outside that is not the page the server serves itself is someone else's (F16):
         # its database probe would only test that other server.
         stranger = answered_by_another(outside, inside, site.page_marker)
         database = None
         if outside.ok and not stranger:
-            database = await probes.outside(site.domain, ctx.address, site.app_port, DATABASE_PATH)
+            database = await probes.outside(site.domain, ctx.address, port, DATABASE_PATH)
             self._report(ctx, database)
-        log = await run(ctx, self, in_site(site, Shell(f"tail -n 30 {LOG} 2>/dev/null || true")), capture=True)
+        # The dev server's log says what it saw; in production gunicorn logs to its journal instead (sudo).
+        log_tail = "true" if ctx.layout.production else f"tail -n 30 {LOG} 2>/dev/null || true"
+        log = await run(ctx, self, in_site(site, Shell(log_tail)), capture=True)
         facts = Facts(
             outside=outside,
             inside=inside,
             database=database,
-            port=site.app_port,
+            port=port,
             domain=site.domain,
             expected=ctx.address,
             allowed_hosts=site.hosts_allowed,
@@ -94,7 +127,10 @@ class SmokeStep(Step):
             if database.status != 500 or not unmigrated:
                 # A 500 that says nothing of the database is the site's own view (a reader's list page
                 # raising DoesNotExist for list 0): not this probe's business.
-                return f"{outside.url} answers {outside.status} {outside.title!r} from outside and inside"
+                said = f"{outside.url} answers {outside.status} {outside.title!r} from outside and inside"
+                if ctx.layout.production:
+                    said += await self._production(ctx, outside, facts)
+                return said
         failing = database if outside.ok and database else outside
         what = f"HTTP {failing.status}" if failing.status else failing.error
         raise StepFailed(
