@@ -163,7 +163,9 @@ class RunRequest:
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return self.plan or tuple(default_plan(self.checkout.layout if self.checkout else None))
+        return self.plan or tuple(
+            default_plan(self.checkout.layout if self.checkout else None, gated=bool(self.site.gate))
+        )
 
     @staticmethod
     def default_steps() -> tuple[Step, ...]:
@@ -258,6 +260,7 @@ async def execute(
             redactor=redactor,
             hold=hold,
         )
+        ctx.runs_dir = runs_dir()
         from deploy_tui.remote.lock import deploy_lock
         from deploy_tui.steps.base import site_dir
 

@@ -45,6 +45,7 @@ SAMPLES: list[Event] = [
     events.CheckResult(
         step="preflight", item="Django", found="5.2.19 (Django 5.2 LTS supports Python 3.11)", verdict="ok"
     ),
+    events.CodeAt(step="source", commit="0123456789abcdef0123456789abcdef01234567"),
     events.TestStarted(step="fts", name="test_layout"),
     events.TestFinished(
         step="fts",

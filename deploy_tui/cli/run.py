@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy_tui.cli.common import CHECKOUT, UsageError, file_to_write, on_screen, port_number, seconds
-from deploy_tui.core.shown import shown_path
+from deploy_tui.core.shown import shown, shown_path
 
 SITE_FLAGS = ("domain", "host", "port", "user", "repo", "branch")
 
@@ -45,7 +45,12 @@ def _run_request(
         site=site,
         address=address,
         resolvers=resolvers or (),
-        options=Options(allow_unpropagated=args.allow_unpropagated, checkout=checkout, lock_wait=args.lock_wait),
+        options=Options(
+            allow_unpropagated=args.allow_unpropagated,
+            checkout=checkout,
+            lock_wait=args.lock_wait,
+            override_gate=getattr(args, "override_gate", None) or "",
+        ),
         checkout=project,
         only=frozenset(args.only),
         skip=frozenset(args.skip),
@@ -202,11 +207,28 @@ def _plan_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _reason(text: str) -> str:
+    """An argparse type: why the gate is overridden, one short line for the recording."""
+    from deploy_tui.core.names import hidden_character
+
+    reason = text.strip()
+    if not reason or len(reason) > 200 or hidden_character(reason) is not None:
+        raise argparse.ArgumentTypeError(f"{shown(text, 60)}: say why in one line of at most 200 characters")
+    return reason
+
+
 def _run_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="deploy a site from deploy.toml (--headless: plain lines, for CI)")
     run.add_argument("--site", default="staging", help="which [sites.NAME] to deploy (default staging)")
     run.add_argument("--config", type=Path, default=Path("deploy.toml"), help="default ./deploy.toml")
     run.add_argument("--sudo-password-file", type=Path, help="the sudo password's file (else asked on the terminal)")
+    run.add_argument(
+        "--override-gate",
+        type=_reason,
+        metavar="REASON",
+        help="deploy a gated site (live) even though its gating site's FTs have not passed this commit; "
+        "the reason is recorded with the run",
+    )
     for name in SITE_FLAGS:
         run.add_argument(f"--{name}", type=port_number if name == "port" else str, help=f"override the site's {name}")
     _plan_flags(run)

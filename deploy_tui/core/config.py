@@ -74,6 +74,7 @@ class Site:
     page_marker: str = ""  # text the home page must contain, so smoke knows this site's page from another's
     installer: str = "pip"  # what makes the venv and installs the requirements: "pip" (the book's) or "uv"
     production: bool = False  # the next chapter: gunicorn under systemd, nginx in front, DEBUG off
+    gate: str = ""  # a site whose FTs must have passed on the commit first ("live" is gated by "staging")
 
     @property
     def directory(self) -> str:
@@ -115,7 +116,7 @@ class Config:
 SITE_KEYS = {f.name for f in fields(Site)} - {"name"}
 _REQUIRED = ("domain", "host", "repo")
 # What makes a site itself is never taken from the staging site.
-NOT_INHERITED = frozenset({"domain", "site_dir", "allowed_hosts"})
+NOT_INHERITED = frozenset({"domain", "site_dir", "allowed_hosts", "gate"})
 
 
 def dumps(data: dict[str, Any]) -> str:
@@ -183,10 +184,18 @@ def from_dict(data: dict[str, Any], source: str, overrides: dict[str, Any], only
             )
         own = _table(raw, f"{source}: [sites.{name}]")
         inherited = {k: v for k, v in staging.items() if k not in NOT_INHERITED} if name != "staging" else {}
-        values = {**defaults, **inherited, **own}
+        # Live only after staging: the book's order, kept unless the table says otherwise (gate = "").
+        gated = {"gate": "staging"} if name == "live" and "staging" in sites_data else {}
+        values = {**defaults, **gated, **inherited, **own}
         if only is None or name == only:
             values.update({k: v for k, v in overrides.items() if v is not None})
         sites[name] = make_site(name, values, f"{source}: sites.{name}")
+    for site in sites.values():
+        if site.gate and site.gate not in sites_data:
+            raise ConfigError(
+                f"{source}: sites.{site.name}.gate = {shown(site.gate)}: there is no [sites.{site.gate}] to pass "
+                'first; name one, or write gate = "" to deploy it ungated'
+            )
     try:
         resolvers = resolvers_from_config(data, source)
     except ResolverInputError as error:
@@ -459,6 +468,13 @@ def _installer(value: Any, where: str) -> str:
     return text
 
 
+def _gate(value: Any, where: str) -> str:
+    text = _str(value, where)
+    if text and not _SITE_NAME.match(text):
+        raise ConfigError(f'{where} = {shown(text)}: the name of another [sites.NAME], like "staging", or ""')
+    return text
+
+
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where} = {shown(value)}: must be true or false (no quotes)")
@@ -496,4 +512,5 @@ CHECKS = {
     "page_marker": _marker,
     "installer": _installer,
     "production": _bool,
+    "gate": _gate,
 }

@@ -99,8 +99,13 @@ class Engine:
         outcome = RunOutcome("passed")
         self._changed = False
         try:
-            async with guard() if guard is not None and not dry_run else contextlib.nullcontext():
-                await self._steps(outcome, only, skip, force, dry_run, keep_going)
+            # A gate runs here before the lock: a refusal touches nothing on the server.
+            before = [step for step in self.plan if step.before_lock]
+            await self._steps(outcome, before, only, skip, force, dry_run, keep_going)
+            if outcome.status != "failed" or keep_going:
+                async with guard() if guard is not None and not dry_run else contextlib.nullcontext():
+                    rest = [step for step in self.plan if not step.before_lock]
+                    await self._steps(outcome, rest, only, skip, force, dry_run, keep_going)
         except SessionError as error:  # the guard could not be entered (no login, another run holds the lock)
             outcome.status, outcome.error = "failed", error
             emit(Notice(level="error", text=self.ctx.redactor(str(error))))
@@ -118,15 +123,16 @@ class Engine:
     async def _steps(
         self,
         outcome: RunOutcome,
+        plan: Sequence[Step],
         only: Collection[str],
         skip: Collection[str],
         force: Collection[str],
         dry_run: bool,
         keep_going: bool,
     ) -> None:
-        ahead = {} if dry_run else self._check_ahead(only, skip, force)
+        ahead = {} if dry_run else self._check_ahead(plan, only, skip, force)
         try:
-            for step in self.plan:
+            for step in plan:
                 if only and step.id not in only:
                     continue
                 status = await self._one(
@@ -150,7 +156,7 @@ class Engine:
                 self.ctx.hold.drop()
 
     def _check_ahead(
-        self, only: Collection[str], skip: Collection[str], force: Collection[str]
+        self, plan: Sequence[Step], only: Collection[str], skip: Collection[str], force: Collection[str]
     ) -> dict[str, asyncio.Future[bool]]:
         """Every step that will be checked, checked now and at once (over the one connection).
 
@@ -161,9 +167,7 @@ class Engine:
         if hold is None:
             return {}
         steps = [
-            s
-            for s in self.plan
-            if (not only or s.id in only) and s.id not in skip and s.id not in force and not s.verifies
+            s for s in plan if (not only or s.id in only) and s.id not in skip and s.id not in force and not s.verifies
         ]
         hold.hold(s.id for s in steps)
         return {s.id: asyncio.ensure_future(s.check(self.ctx)) for s in steps}

@@ -184,6 +184,13 @@ class CheckResult(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CodeAt(Event):
+    """The commit the site directory is at after the source step: what a gate and a rollback read."""
+
+    commit: str  # the full hash
+
+
+@dataclass(frozen=True, kw_only=True)
 class TestStarted(Event):
     __test__: ClassVar[bool] = False  # a functional test's start, not a test for pytest to collect
     name: str

@@ -36,6 +36,7 @@ class Options:
     start_timeout: float = 20.0  # seconds the dev server gets to start listening
     lock_wait: float = 0.0  # seconds to wait for another run of the same site to let go of the deploy lock
     checkout: Path = field(default_factory=Path.cwd)  # the site's checkout on this machine (its FTs)
+    override_gate: str = ""  # why a gated site goes on without its gating site's FTs (recorded)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Context:
     redactor: Redactor = field(default_factory=Redactor)  # secrets a step learns are masked from then on
     # Set when emit (and the sessions' events) go through a Hold: the engine then checks every step at once.
     hold: Hold | None = None
+    runs_dir: Path | None = None  # where the runs are recorded: what a gate reads
 
 
 class Step:
@@ -90,6 +92,7 @@ class Step:
     verifies: ClassVar[bool] = False  # a check that always runs, never "already done"
     sudo: ClassVar[bool] = False
     results: ClassVar[Results] = ""  # the results view its pane shows
+    before_lock: ClassVar[bool] = False  # runs here before the deploy lock, and before anything touches the server
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         """The commands apply runs, in order: also what a dry run and the guide show."""

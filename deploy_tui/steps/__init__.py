@@ -4,6 +4,7 @@ from deploy_tui.core.plan import Context, Options, SiteLayout, Step
 from deploy_tui.steps.devserver import DevServerStep
 from deploy_tui.steps.dns import DnsStep
 from deploy_tui.steps.fts import FunctionalTestsStep
+from deploy_tui.steps.gate import GateStep
 from deploy_tui.steps.gunicorn import GunicornStep
 from deploy_tui.steps.migrate import MigrateStep
 from deploy_tui.steps.nginx import NginxStep
@@ -30,15 +31,20 @@ PLAN: tuple[type[Step], ...] = (
 PRODUCTION: tuple[type[Step], ...] = tuple(
     replacement for step in PLAN for replacement in ((GunicornStep, NginxStep) if step is DevServerStep else (step,))
 )
-STEP_IDS = tuple(dict.fromkeys(step.id for step in (*PLAN, *PRODUCTION)))
+EVERY_STEP: tuple[type[Step], ...] = (GateStep, *PLAN, *PRODUCTION)
+STEP_IDS = tuple(dict.fromkeys(step.id for step in EVERY_STEP))
 
 
-def default_plan(layout: SiteLayout | None = None) -> list[Step]:
-    """The plan for a site laid out so: chapter 9's, or production's; collectstatic where STATIC_ROOT is set."""
+def default_plan(layout: SiteLayout | None = None, *, gated: bool = False) -> list[Step]:
+    """The plan for a site laid out so: chapter 9's, or production's; collectstatic where STATIC_ROOT is set.
+
+    gated: the site deploys only what its gating site's FTs passed (live after staging), checked first.
+    """
+    first: list[Step] = [GateStep()] if gated else []
     if layout is not None and layout.production:
-        return [step() for step in PRODUCTION]  # collectstatic always: nginx serves what it gathers
+        return [*first, *(step() for step in PRODUCTION)]  # collectstatic always: nginx serves what it gathers
     collect = layout is None or layout.collectstatic
-    return [step() for step in PLAN if collect or step is not StaticStep]
+    return [*first, *(step() for step in PLAN if collect or step is not StaticStep)]
 
 
 __all__ = ["PLAN", "PRODUCTION", "STEP_IDS", "Context", "Options", "Step", "default_plan"]

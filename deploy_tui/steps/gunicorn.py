@@ -185,8 +185,8 @@ class GunicornStep(Step):
         pid = await run(
             ctx,
             self,
-            StepCommand(Shell(f"systemctl show -p MainPID --value {unit_name(ctx)}"), sudo=True),
+            StepCommand(Shell(f"systemctl show --property=MainPID {unit_name(ctx)}"), sudo=True),
             capture=True,
         )
-        main = pid.captured.strip()
+        main = pid.captured.strip().rpartition("=")[2]  # "MainPID=1234"
         return f"{unit_name(ctx)} running on {SOCKET}" + (f" (pid {main})" if main and main != "0" else "")

@@ -9,6 +9,7 @@ import re
 import shlex
 
 from deploy_tui.core.commands import Shell, StepCommand, sh
+from deploy_tui.core.events import CodeAt
 from deploy_tui.core.failure import Facts
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run, site_dir
 
@@ -118,7 +119,10 @@ class SourceStep(Step):
             return False
         head, origin, changed = ([*state.captured.splitlines(), "", "", ""])[:3]
         wanted = await self._wanted_commit(ctx)
-        return origin == ctx.site.repo and head.startswith(wanted) and changed.strip() == "0"
+        done = origin == ctx.site.repo and head.startswith(wanted) and changed.strip() == "0"
+        if done:
+            ctx.emit(CodeAt(step=self.id, commit=head.strip()))
+        return done
 
     async def apply(self, ctx: Context) -> str:
         clone, checkout = self.commands(ctx)
@@ -133,9 +137,11 @@ class SourceStep(Step):
                 if found.ok and not found.captured.strip():
                     raise await self._no_such_branch(ctx, failed.evidence) from failed
             raise
-        head = await must(ctx, self, in_site(ctx.site, Shell("git log -1 --format='%h %s'"), "git log"), capture=True)
+        head = await must(ctx, self, in_site(ctx.site, Shell("git log -1 --format='%H %s'"), "git log"), capture=True)
         await self._confirm(ctx)
-        return f"{ctx.site.directory} at {head.captured.strip()}"
+        commit, _, subject = head.captured.strip().partition(" ")
+        ctx.emit(CodeAt(step=self.id, commit=commit))
+        return f"{ctx.site.directory} at {commit[:7]} {subject}"
 
     async def _confirm(self, ctx: Context) -> None:
         """What the checkout showed is what the server got: manage.py and the requirements where they were."""
