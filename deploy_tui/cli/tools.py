@@ -27,7 +27,7 @@ def _sandbox(args: argparse.Namespace) -> int:
             **{
                 name: value
                 for name, value in vars(args).items()
-                if name in ("state_dir", "address", "ssh_port", "user") and value is not None
+                if name in ("state_dir", "address", "ssh_port", "user", "production") and value is not None
             }
         )
         sandbox = Sandbox(config, report=lambda line: print(f"  {line}", flush=True))
@@ -93,7 +93,13 @@ def _sandbox_parser(sub: Any) -> None:
     common.add_argument("--ssh-port", type=port_number, help="the box's sshd port (default 2222)")
     common.add_argument("--user", help="the box's non-root user (default elspeth)")
     actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("up", parents=[common], help="start the box (needs root), or repair it")
+    up = actions.add_parser("up", parents=[common], help="start the box (needs root), or repair it")
+    up.add_argument(
+        "--production",
+        action="store_true",
+        default=None,
+        help="also nginx and a systemctl for the box user's sudo, as the production chapter needs (stays until down)",
+    )
     down = actions.add_parser("down", parents=[common], help="stop every process the box started")
     down.add_argument("--purge", action="store_true", help="also remove the user we created and the state dir")
     status = actions.add_parser("status", parents=[common], help="how to reach the box; exit 1 if not up")

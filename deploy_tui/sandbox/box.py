@@ -7,7 +7,8 @@ DROP rules playing a closed firewall. Everything lives in one state dir; state.j
 we started (by pid) and created, so `down` removes exactly that.
 
 state.json is {"box": BoxInfo, "created_user": bool, "added_to_sudo": bool, "domains": [...],
-"stale_address": str, "closed_ports": [int]}; a pid of 0 means "not running".
+"stale_address": str, "closed_ports": [int], "production": bool}; a pid of 0 means "not running".
+With production (sandbox.production), the box also runs nginx and a systemctl for its user's sudo.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from deploy_tui.sandbox.config import (
     default_state_dir,
     sshd_config_text,
 )
+from deploy_tui.sandbox.production import Production
 from deploy_tui.sandbox.system import SandboxError
 
 __all__ = [
@@ -86,6 +88,8 @@ class Sandbox:
         missing = osx.missing_packages(PACKAGES)
         if missing:
             lines.insert(0, f"Debian packages {' '.join(missing)} (apt-get install)")
+        if self._wants_production(self._load() or {}):
+            lines += self._production().plan()
         return lines
 
     def up(self) -> BoxInfo:
@@ -112,6 +116,11 @@ class Sandbox:
                 box = self._ensure_dns(state, box, resolver, resolver.mode)
             for port in state["closed_ports"]:
                 host.firewall_close(c.address, port)
+            if self._wants_production(state):
+                # Remembered first, so a failed up is undone by down like the rest.
+                state["production"] = True
+                self._save(state)
+                self._production().up()
             return box
 
     def status(self) -> BoxInfo | None:
@@ -142,6 +151,8 @@ class Sandbox:
             for r in (*box.resolvers, box.authority):
                 if osx.stop(r.pid, "dnsmasq", self._dns_marker(r)):
                     self._report(f"stopped dnsmasq on {r.address}:{r.port} (pid {r.pid})")
+            if state.get("production"):
+                self._production(box).down(purge)
             self._stop_deployments(box.user)
             for port in state["closed_ports"]:
                 host.firewall_open(box.address, port)
@@ -159,6 +170,15 @@ class Sandbox:
                 host.remove_from_sudo_group(box.user)
             shutil.rmtree(self.config.state_dir)
             self._report(f"removed {self.config.state_dir}")
+
+    def _wants_production(self, state: dict[str, Any]) -> bool:
+        """Asked for now, or up already: the production part stays until down."""
+        return self.config.production or bool(state.get("production"))
+
+    def _production(self, box: BoxInfo | None = None) -> Production:
+        """The production part of this box (of the saved box, for down)."""
+        user, address = (box.user, box.address) if box else (self.config.user, self.config.address)
+        return Production(self.config.state_dir, user, address, self._report)
 
     def _stop_deployments(self, user: str) -> None:
         """Stop what deployments into the box left running (dev servers): the box user's processes under ~/sites."""

@@ -53,6 +53,8 @@ class SandboxConfig:
     checkout: Path = CHECKOUT
     stale_address: str = "127.0.0.99"
     authority: str = "127.0.53.53"
+    # nginx, and a systemctl for the box user's sudo: the book's production chapter (sandbox.production).
+    production: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir).absolute())
