@@ -140,12 +140,13 @@ def _demo(args: argparse.Namespace) -> int:
     from deploy_tui.sandbox.demo import write_demo_config
 
     try:
-        sandbox = Sandbox(SandboxConfig(), report=lambda line: print(f"  {line}", flush=True))
+        production = bool(args.production)
+        sandbox = Sandbox(SandboxConfig(production=production), report=lambda line: print(f"  {line}", flush=True))
         print("deploy-tui demo: bringing up the sandbox box (on loopback only)")
         box = sandbox.up()
     except SandboxError as error:
         raise UsageError(str(error)) from None
-    path, site, resolvers = write_demo_config(box, sandbox.config.state_dir)
+    path, site, resolvers = write_demo_config(box, sandbox.config.state_dir, production=production)
     print(f"deploy-tui demo: deploying {site.domain} to {site.user}@{site.host}:{site.port} ({path})")
     args.checkout = args.checkout or CHECKOUT  # the demo deploys this repository's own superlists
     from deploy_tui.sandbox.host import trust_for_root
@@ -153,8 +154,9 @@ def _demo(args: argparse.Namespace) -> int:
     os.environ.update(trust_for_root(sandbox.config.state_dir, Path(box.repo_url)))
     code = _execute(_run_request(args, site, resolvers, box.sudo_password_file), _headless(args), autostart=True)
     if code == 0 and not args.dry_run:
+        where = f"http://{site.domain}/" if site.production else f"http://{site.domain}:{site.app_port}/"
         print(
-            f"The site is up at http://{site.domain}:{site.app_port}/ on the box ({site.address}); "
+            f"The site is up at {where} on the box ({site.address}); "
             f"deploy-tui run --config {path} deploys again, deploy-tui sandbox down stops the box."
         )
     return code
@@ -234,5 +236,10 @@ def _run_parser(sub: Any) -> None:
     _plan_flags(run)
     run.set_defaults(func=_run)
     demo = sub.add_parser("demo", help="bring up the sandbox box and deploy superlists into it (needs root)")
+    demo.add_argument(
+        "--production",
+        action="store_true",
+        help="the next chapter: gunicorn under systemd and nginx on port 80 in the box, DEBUG off",
+    )
     _plan_flags(demo)
     demo.set_defaults(func=_demo)

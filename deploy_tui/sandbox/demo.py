@@ -29,7 +29,7 @@ def box_site_values(box: BoxInfo, domain: str = DOMAIN) -> dict[str, str | int]:
     }
 
 
-def deploy_toml(box: BoxInfo, domain: str = DOMAIN, **site: str | int) -> str:
+def deploy_toml(box: BoxInfo, domain: str = DOMAIN, **site: str | int | bool) -> str:
     """The demo's deploy.toml for this box; `site` adds or replaces values of [sites.staging]."""
     resolvers = [
         {"address": f"{r.address}:{r.port}", "name": f"sandbox resolver {i}", "location": "loopback"}
@@ -39,8 +39,10 @@ def deploy_toml(box: BoxInfo, domain: str = DOMAIN, **site: str | int) -> str:
     return "# deploy-tui's demo site: the sandbox box on loopback (written by deploy-tui demo)\n" + dumps(data)
 
 
-def write_demo_config(box: BoxInfo, state_dir: Path) -> tuple[Path, Site, tuple[Resolver, ...]]:
+def write_demo_config(
+    box: BoxInfo, state_dir: Path, *, production: bool = False
+) -> tuple[Path, Site, tuple[Resolver, ...]]:
     path = state_dir / "deploy.toml"
-    path.write_text(deploy_toml(box))
+    path.write_text(deploy_toml(box, production=True) if production else deploy_toml(box))
     config = load(path)
     return path, config.site("staging"), config.resolvers or ()

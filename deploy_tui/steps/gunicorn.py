@@ -82,8 +82,8 @@ def _stamp(ctx: Context, unit: str) -> str:
 def _reachable_script() -> str:
     """o+x on the directories from the site up to the home: nginx's own user must reach the socket."""
     return (
-        'd=$(pwd -P); while [ "$d" != / ] && [ "$d" != "$(dirname "$HOME")" ]; do '
-        'chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done'
+        '{ d=$(pwd -P); top=$(dirname "$HOME"); while [ "${d#/}" != "$d" ] && [ "$d" != / ] && [ "$d" != "$top" ]; do '
+        'chmod o+x "$d" 2>/dev/null || true; d=$(dirname "$d"); done; }'
     )
 
 
