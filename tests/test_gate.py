@@ -116,3 +116,26 @@ def test_a_passed_commit_goes_through_and_an_override_is_recorded_with_its_reaso
     assert notice.level == "warning"
     assert "hotfix for the login page, tested by hand" in notice.text
     assert f"no run of staging has deployed {OTHER[:10]} yet" in notice.text
+
+
+def test_releases_are_the_passed_runs_one_per_commit_newest_first(tmp_path: Path) -> None:
+    from deploy_tui.recordings.gate import releases
+
+    record(tmp_path, "20261126T100000", "staging", COMMIT, "passed")
+    record(tmp_path, "20261126T110000", "staging", OTHER, "failed")  # a failed run is no release
+    record(tmp_path, "20261126T120000", "staging", OTHER, "passed")
+    record(tmp_path, "20261126T130000", "staging", COMMIT, "passed")
+    assert [(r.commit, r.started) for r in releases(tmp_path, "staging")] == [
+        (COMMIT, "20261126T130000"),
+        (OTHER, "20261126T120000"),
+    ]
+
+
+def test_a_rollback_plan_brings_code_venv_and_server_back_and_never_migrates() -> None:
+    from deploy_tui.core.plan import SiteLayout
+    from deploy_tui.steps import rollback_plan
+
+    chapter9 = [s.id for s in rollback_plan(SiteLayout(collectstatic=True))]
+    assert chapter9 == ["rollback", "source", "venv", "static", "devserver", "smoke"]
+    production = [s.id for s in rollback_plan(SiteLayout(production=True))]
+    assert production == ["rollback", "source", "venv", "static", "gunicorn", "nginx", "smoke"]

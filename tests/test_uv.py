@@ -67,7 +67,8 @@ def test_with_uv_the_venv_step_shows_where_uv_comes_from_and_writes_the_same_sta
     assert commands[1].run is False  # shown, run by apply for the platform the server reports
     assert "sftp put" in shown[2]
     assert "sha256sum" in shown[3]
-    assert "uv venv --python python3 .venv" in shown[4]
+    assert 'venv --python python3 "$v"' in shown[4]
+    assert "ln -sfn" in shown[4]  # .venv: the link to the venv of these requirements, kept for a rollback
     assert "UV_PYTHON_DOWNLOADS=never" in shown[4]  # uv never downloads a Python onto the server
     assert "pip install --python .venv/bin/python -r requirements.txt" in shown[5]
     pip_ctx = Context(site=SITE, emit=lambda e: None, address="127.0.0.2")

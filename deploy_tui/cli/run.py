@@ -134,6 +134,54 @@ def _run(args: argparse.Namespace) -> int:
     return _execute(request, headless)
 
 
+def _rollback(args: argparse.Namespace) -> int:
+    """Deploy an earlier good release of a site again, from the recordings of its runs: see steps/rollback.py."""
+    from dataclasses import replace
+
+    from deploy_tui.core.config import ConfigError, load
+    from deploy_tui.recordings.gate import releases, runs
+    from deploy_tui.runner import runs_dir
+    from deploy_tui.steps import rollback_plan
+
+    try:
+        config = load(args.config, {}, args.site)
+        site = config.site(args.site)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    where = runs_dir()
+    good = releases(where, site.name)
+    recorded = runs(where, site.name)
+    now = recorded[0].commit if recorded else ""
+    listed = ", ".join(f"{r.commit[:10]} ({r.started})" for r in good[:6]) or "none"
+    if args.to:
+        wanted = args.to.strip().lower()
+        target = next((r for r in good if len(wanted) >= 7 and r.commit.startswith(wanted)), None)
+        if target is None:
+            raise UsageError(
+                f"--to {shown(args.to, 42)}: not a good release of {site.name} (its recorded releases: {listed})"
+            )
+    else:
+        target = next((r for r in good if r.commit != now), None)
+        if target is None:
+            raise UsageError(
+                f"no earlier good release of {site.name} is recorded in {shown_path(where)} "
+                f"(now at {now[:10] or 'nothing recorded'}; releases: {listed}): nothing to go back to"
+            )
+    print(f"deploy-tui rollback: {site.name} from {now[:10] or '?'} back to {target.commit[:10]} ({target.started})")
+    headless = _headless(args)
+    # The release's commit, deployed without the gate: it passed once already, as its recording says.
+    back = replace(site, branch=target.commit, gate="")
+    request = _run_request(
+        args, back, config.resolvers, args.sudo_password_file, ask_password=headless, tests=config.tests
+    )
+    request = replace(
+        request,
+        plan=tuple(rollback_plan(request.checkout.layout if request.checkout else None)),
+        options=replace(request.options, allow_migration_mismatch=args.allow_migration_mismatch),
+    )
+    return _execute(request, headless)
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Bring up the sandbox box and deploy superlists into it, from scratch or again."""
     from deploy_tui.sandbox.box import Sandbox, SandboxConfig, SandboxError
@@ -243,3 +291,18 @@ def _run_parser(sub: Any) -> None:
     )
     _plan_flags(demo)
     demo.set_defaults(func=_demo)
+    back = sub.add_parser(
+        "rollback",
+        help="bring back a site's previous good release (its code, its kept venv; never the database)",
+    )
+    back.add_argument("--site", default="staging", help="which [sites.NAME] (default staging)")
+    back.add_argument("--config", type=Path, default=Path("deploy.toml"), help="default ./deploy.toml")
+    back.add_argument("--sudo-password-file", type=Path, help="the sudo password's file (else asked on the terminal)")
+    back.add_argument("--to", metavar="COMMIT", help="the release to go back to (default: the one before the newest)")
+    back.add_argument(
+        "--allow-migration-mismatch",
+        action="store_true",
+        help="go back even though the two releases' migrations differ (the database is never rewritten)",
+    )
+    _plan_flags(back)
+    back.set_defaults(func=_rollback)

@@ -37,6 +37,7 @@ class Options:
     lock_wait: float = 0.0  # seconds to wait for another run of the same site to let go of the deploy lock
     checkout: Path = field(default_factory=Path.cwd)  # the site's checkout on this machine (its FTs)
     override_gate: str = ""  # why a gated site goes on without its gating site's FTs (recorded)
+    allow_migration_mismatch: bool = False  # a rollback goes on though the two releases' migrations differ
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Live only after staging: what the recordings say a site's functional tests made of one commit.
+"""What a site's recorded runs made of its commits: the gate (live only after staging) and the releases.
 
 Every run is recorded; the source step records the commit the site is at (CodeAt) and the
 fts step how the functional tests ended. The newest run of the gating site that deployed
 the commit decides: its FTs passed, or they did not (and where that run stopped), or no run
-deployed it at all. Only the lines of those kinds are parsed; output lines are skipped.
+deployed it at all. A site's releases, for a rollback, are its passed runs, one per commit.
+Only the lines of those kinds are parsed; output lines are skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class RunSummary:
     commit: str
     fts: str  # the fts step's status: "passed", "failed", "skipped", ... or "" when it never ran
     stopped_at: str  # the first step that did not pass, or ""
+    status: str = ""  # the run's: "passed", "failed", "cancelled", or "" when it never finished
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class GateVerdict:
 
 def summary(path: Path) -> RunSummary | None:
     """The run's site, start, commit and FT result; None for a file that is not a readable recording."""
-    site = started = commit = fts = stopped = ""
+    site = started = commit = fts = stopped = status = ""
     try:
         with path.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
@@ -54,9 +56,28 @@ def summary(path: Path) -> RunSummary | None:
                         fts = str(event.get("status", ""))
                     elif event.get("status") not in ("passed", "already-done", "skipped") and not stopped:
                         stopped = str(event.get("step", ""))
+                elif kind == "RunFinished":
+                    status = str(event.get("status", ""))
     except OSError:
         return None
-    return RunSummary(path, site, started, commit, fts, stopped) if site else None
+    return RunSummary(path, site, started, commit, fts, stopped, status) if site else None
+
+
+def runs(where: Path, site: str) -> list[RunSummary]:
+    """The site's recorded runs that reached the code (a commit recorded), newest first."""
+    found = (summary(path) for path in sorted(where.glob(f"{site}-*.jsonl"), reverse=True))
+    return [run for run in found if run is not None and run.site == site and run.commit]
+
+
+def releases(where: Path, site: str) -> list[RunSummary]:
+    """The site's good releases: runs that passed, newest first, one per commit (its newest run)."""
+    seen: set[str] = set()
+    good = []
+    for run in runs(where, site):
+        if run.status == "passed" and run.commit not in seen:
+            seen.add(run.commit)
+            good.append(run)
+    return good
 
 
 def verdict(runs: Path, site: str, commit: str) -> GateVerdict:

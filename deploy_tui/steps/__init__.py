@@ -10,6 +10,7 @@ from deploy_tui.steps.migrate import MigrateStep
 from deploy_tui.steps.nginx import NginxStep
 from deploy_tui.steps.preflight import PreflightStep
 from deploy_tui.steps.provision import ProvisionStep
+from deploy_tui.steps.rollback import RollbackStep
 from deploy_tui.steps.smoke import SmokeStep
 from deploy_tui.steps.source import SourceStep
 from deploy_tui.steps.static import StaticStep
@@ -31,7 +32,7 @@ PLAN: tuple[type[Step], ...] = (
 PRODUCTION: tuple[type[Step], ...] = tuple(
     replacement for step in PLAN for replacement in ((GunicornStep, NginxStep) if step is DevServerStep else (step,))
 )
-EVERY_STEP: tuple[type[Step], ...] = (GateStep, *PLAN, *PRODUCTION)
+EVERY_STEP: tuple[type[Step], ...] = (GateStep, RollbackStep, *PLAN, *PRODUCTION)
 STEP_IDS = tuple(dict.fromkeys(step.id for step in EVERY_STEP))
 
 
@@ -47,4 +48,10 @@ def default_plan(layout: SiteLayout | None = None, *, gated: bool = False) -> li
     return [*first, *(step() for step in PLAN if collect or step is not StaticStep)]
 
 
-__all__ = ["PLAN", "PRODUCTION", "STEP_IDS", "Context", "Options", "Step", "default_plan"]
+def rollback_plan(layout: SiteLayout | None = None) -> list[Step]:
+    """Back to an earlier release: its code, its kept venv, its static files, the server restarted; never migrate."""
+    kept = {"source", "venv", "static", "devserver", "gunicorn", "nginx", "smoke"}
+    return [RollbackStep(), *(step for step in default_plan(layout) if step.id in kept)]
+
+
+__all__ = ["PLAN", "PRODUCTION", "STEP_IDS", "Context", "Options", "Step", "default_plan", "rollback_plan"]

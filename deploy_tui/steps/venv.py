@@ -12,6 +12,25 @@ from deploy_tui.steps import uv
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run
 
 STAMP = ".venv/.deploy-tui-requirements.sha256"  # written by either installer, read by both
+KEPT = 4  # venvs kept for earlier requirements: a rollback to one of their releases installs nothing
+
+
+def _kept_venv(ctx: Context, make: str) -> str:
+    """A venv per requirements file's hash, in .venvs/, with .venv the link to the one in use.
+
+    `make` makes the venv at "$v" when it is not there. An earlier release's venv stays, so going back
+    to it (a rollback) is a switch of the link; the oldest beyond KEPT go. Chapter 9's single .venv
+    directory, from before, is replaced once.
+    """
+    requirements = shlex.quote(ctx.layout.requirements)
+    return (
+        f'h=$(sha256sum < {requirements} | cut -c1-16) && v=.venvs/"$h" && '
+        "if [ -d .venv ] && [ ! -L .venv ]; then rm -rf .venv; fi && "
+        f'mkdir -p .venvs && {{ {make}; }} && ln -sfn "$v" .venv && touch "$v" && '
+        f"{{ ls -1dt .venvs/*/ | tail -n +{KEPT + 2} | xargs -r rm -rf; }}"
+    )
+
+
 _UV_COUNT = re.compile(r"Resolved (\d+) packages? in ")
 
 
@@ -39,7 +58,10 @@ class VenvStep(Step):
         return (
             # pip, not python: a venv made without python3-venv (D10), or by uv, has a python and no pip.
             in_site(
-                site, Shell("test -x .venv/bin/pip || python3 -m venv .venv"), "python3 -m venv .venv", timeout=300
+                site,
+                Shell(_kept_venv(ctx, 'test -x "$v"/bin/pip || python3 -m venv "$v"')),
+                "python3 -m venv (one per requirements, kept)",
+                timeout=300,
             ),
             in_site(
                 site,
@@ -68,8 +90,8 @@ class VenvStep(Step):
             dataclasses.replace(uv.install_command("<its sha256>"), note="only when copied"),
             in_site(
                 site,
-                Shell(f"test -x .venv/bin/python || {uv.ENV} {uv.UV} venv --python python3 .venv"),
-                "uv venv .venv",
+                Shell(_kept_venv(ctx, f'test -x "$v"/bin/python || {uv.ENV} {uv.UV} venv --python python3 "$v"')),
+                "uv venv (one per requirements, kept)",
                 timeout=300,
             ),
             in_site(
