@@ -251,3 +251,22 @@ async def test_a_password_file_on_the_command_line_reaches_the_tui_run_without_a
         assert run.skip == {"dns"}
         assert run.sudo_password is not None
         assert run.sudo_password.reveal() == "pw-from-the-file"
+
+
+async def test_a_rollback_and_a_gated_production_plan_show_their_own_steps() -> None:
+    from dataclasses import replace
+
+    from deploy_tui.core.plan import SiteLayout
+    from deploy_tui.steps import default_plan, rollback_plan
+
+    for plan, first, wanted in (
+        (rollback_plan(SiteLayout(collectstatic=True)), "Back to an earlier release", "Dev server on 0.0.0.0"),
+        (default_plan(SiteLayout(production=True), gated=True), "Passed on staging first", "Gunicorn under systemd"),
+    ):
+        app = DeployApp(request=replace(request(PASSWORD), plan=tuple(plan)), runner=ScriptedRunner([]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            titles = [item.title for item in app.screen.query_one(StepList).children]  # type: ignore[attr-defined]
+            assert titles[0] == first
+            assert wanted in titles
+            assert "Database migrations" not in titles or first != "Back to an earlier release"
