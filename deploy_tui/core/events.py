@@ -185,9 +185,15 @@ class CheckResult(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class CodeAt(Event):
-    """The commit the site directory is at after the source step: what a gate and a rollback read."""
+    """The release the site is at after the source step: what a gate and a rollback read.
+
+    A run that passed with it is a release: this commit, these requirements, this environment,
+    the run's time and its recording.
+    """
 
     commit: str  # the full hash
+    requirements: str = ""  # the first 16 hex digits of the requirements file's SHA-256
+    env: str = ""  # the same of the site's environment as written (never a secret's value)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -75,6 +75,18 @@ def site_env(ctx: Context) -> str:
     return " ".join(f"{name}={filled(value, ctx)}" for name, value in ctx.layout.env)
 
 
+def env_digest(ctx: Context) -> str:
+    """The site's environment as written (placeholders unfilled, so never the key) and what fills them."""
+    import hashlib
+
+    return hashlib.sha256(repr((ctx.layout.env, ctx.site.domain, ctx.site.hosts_allowed)).encode()).hexdigest()[:16]
+
+
+def requirements_digest(ctx: Context) -> str:
+    """A shell word that prints the first 16 hex digits of the requirements file's SHA-256, in the site directory."""
+    return f'"$(sha256sum < {shlex.quote(ctx.layout.requirements)} | cut -c1-16)"'
+
+
 def web_port(ctx: Context) -> int:
     """Where the site answers: nginx's port 80 in production, the dev server's app_port in chapter 9."""
     return 80 if ctx.layout.production else ctx.site.app_port

@@ -7,12 +7,11 @@ redeploy that changed the code, the requirements or the settings restarts it.
 
 from __future__ import annotations
 
-import hashlib
 import shlex
 
 from deploy_tui.core.commands import Shell, StepCommand, stop_group_script
 from deploy_tui.core.failure import Facts
-from deploy_tui.steps.base import Context, Step, StepFailed, in_site, keep_secret_key, must, run, site_env
+from deploy_tui.steps.base import Context, Step, StepFailed, env_digest, in_site, keep_secret_key, must, run, site_env
 
 PID, LOG, STAMP = "runserver.pid", "runserver.log", "runserver.stamp"
 
@@ -21,7 +20,7 @@ def _stamp_script(ctx: Context) -> str:
     """Prints what the server would be started from now: commit, requirements, environment, port."""
     requirements = shlex.quote(ctx.layout.requirements)
     # The environment as written (placeholders unfilled, the key never), plus what the placeholders stand for.
-    env = hashlib.sha256(repr((ctx.layout.env, ctx.site.domain, ctx.site.hosts_allowed)).encode()).hexdigest()[:16]
+    env = env_digest(ctx)
     return (
         f'printf \'%s %s %s %s\\n\' "$(git rev-parse HEAD)" "$(sha256sum < {requirements} | cut -c1-16)" '
         f"{env} {ctx.site.app_port}"

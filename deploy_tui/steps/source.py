@@ -11,7 +11,17 @@ import shlex
 from deploy_tui.core.commands import Shell, StepCommand, sh
 from deploy_tui.core.events import CodeAt
 from deploy_tui.core.failure import Facts
-from deploy_tui.steps.base import Context, Step, StepFailed, in_site, must, run, site_dir
+from deploy_tui.steps.base import (
+    Context,
+    Step,
+    StepFailed,
+    env_digest,
+    in_site,
+    must,
+    requirements_digest,
+    run,
+    site_dir,
+)
 
 _COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 
@@ -110,18 +120,18 @@ class SourceStep(Step):
                 ctx.site,
                 Shell(
                     "git rev-parse HEAD && git config --get remote.origin.url && "
-                    "git status --porcelain --untracked-files=no | wc -l"
+                    f"git status --porcelain --untracked-files=no | wc -l && echo {requirements_digest(ctx)}"
                 ),
             ),
             capture=True,
         )
         if not state.ok:
             return False
-        head, origin, changed = ([*state.captured.splitlines(), "", "", ""])[:3]
+        head, origin, changed, requirements = ([*state.captured.splitlines(), "", "", "", ""])[:4]
         wanted = await self._wanted_commit(ctx)
         done = origin == ctx.site.repo and head.startswith(wanted) and changed.strip() == "0"
         if done:
-            ctx.emit(CodeAt(step=self.id, commit=head.strip()))
+            ctx.emit(CodeAt(step=self.id, commit=head.strip(), requirements=requirements.strip(), env=env_digest(ctx)))
         return done
 
     async def apply(self, ctx: Context) -> str:
@@ -140,7 +150,8 @@ class SourceStep(Step):
         head = await must(ctx, self, in_site(ctx.site, Shell("git log -1 --format='%H %s'"), "git log"), capture=True)
         await self._confirm(ctx)
         commit, _, subject = head.captured.strip().partition(" ")
-        ctx.emit(CodeAt(step=self.id, commit=commit))
+        requirements = await run(ctx, self, in_site(ctx.site, Shell(f"echo {requirements_digest(ctx)}")), capture=True)
+        ctx.emit(CodeAt(step=self.id, commit=commit, requirements=requirements.captured.strip(), env=env_digest(ctx)))
         return f"{ctx.site.directory} at {commit[:7]} {subject}"
 
     async def _confirm(self, ctx: Context) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from deploy_tui.cli.main import main
-from deploy_tui.core.events import StepFinished
+from deploy_tui.core.events import CodeAt, StepFinished
 from deploy_tui.recordings.gate import releases
 from deploy_tui.runner import runs_dir
 from deploy_tui.sandbox.demo import deploy_toml
@@ -75,9 +75,11 @@ def test_rollback_brings_back_the_release_keeps_the_data_and_minds_the_migration
     )
     run = {"skip": {"fts", "dns"}, "recording": None}
     try:
-        outcome, _ = deployment.run(tmp_path, **run)
+        outcome, events = deployment.run(tmp_path, **run)
         assert outcome.ok
         first = releases(runs_dir(), "staging")[0].commit
+        (release,) = [e for e in events if isinstance(e, CodeAt)]  # what the recording keeps of the release
+        assert (release.commit, len(release.requirements), len(release.env)) == (first, 16, 16)
         where = new_item(deployment, "Buy peacock feathers")
 
         # Release B: a new page and new requirements (a venv of its own).
