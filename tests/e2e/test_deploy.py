@@ -67,14 +67,14 @@ def test_a_no_change_redeploy_only_checks(deployed, tmp_path) -> None:
 
 def test_a_dry_run_lists_commands_and_touches_nothing(sandbox_box, box_resolvers, tmp_path) -> None:
     from deploy_tui.core.events import CommandStarted, PlannedCommand
-    from deploy_tui.steps import STEP_IDS
+    from deploy_tui.steps import PLAN
 
     _, box = sandbox_box
     deployment = make_deployment(box, box_resolvers, f"dry-{uuid.uuid4().hex[:6]}")
     outcome, events = deployment.run(tmp_path, dry_run=True)
     assert outcome.ok
     planned = [e for e in events if isinstance(e, PlannedCommand)]
-    assert {e.step for e in planned} == set(STEP_IDS)
+    assert {e.step for e in planned} == {step.id for step in PLAN}  # chapter 9's steps, each with commands
     assert any("pip install -r requirements.txt" in e.argv_display for e in planned)
     assert not [e for e in events if isinstance(e, CommandStarted)]
     assert not deployment.directory.exists()
