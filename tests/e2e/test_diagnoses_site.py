@@ -25,13 +25,13 @@ import pytest
 
 from deploy_tui.core.config import make_site
 from deploy_tui.core.diagnoses import diagnose
-from deploy_tui.core.engine import RunOutcome
-from deploy_tui.core.events import CheckResult, Diagnosis, Event, Notice, StepFinished
+from deploy_tui.core.events import CheckResult, Diagnosis, Notice, StepFinished
 from deploy_tui.core.failure import StepFailed
 from deploy_tui.sandbox.demo import box_site_values
 from deploy_tui.sandbox.host import publish_repo
 from tests.conftest import free_port
 from tests.e2e.conftest import DOMAIN, Deployment, make_deployment
+from tests.e2e.test_diagnoses import statuses, the_diagnosis
 from tests.procs import stop, wait_until_serving
 from tests.reader_repos import _git_env, make_reader_repo
 
@@ -41,24 +41,6 @@ _SLOT = int(os.environ.get("DEPLOY_TUI_E2E_SLOT", "0") or 0)
 # The parking page's own loopback address, one per e2e slot so parallel runs do not share it.
 PARKED_AT = f"127.0.0.{100 + _SLOT}"
 HOME_MARKER = "Start a new To-Do list"  # the superlists home page's <h1> (SUPERLISTS.md)
-
-
-def statuses(events: list[Event]) -> dict[str, str]:
-    return {e.step: e.status for e in events if isinstance(e, StepFinished)}
-
-
-def the_diagnosis(outcome: RunOutcome, events: list[Event], step: str, code: str) -> Diagnosis:
-    """The run failed at step with exactly one diagnosis, code, with a cause, a fix and evidence."""
-    found = [e for e in events if isinstance(e, Diagnosis)]
-    assert outcome.status == "failed", statuses(events)
-    assert statuses(events)[step] == "failed", statuses(events)
-    assert len(found) == 1, [e for e in events if isinstance(e, Diagnosis | StepFinished | Notice)]
-    (diagnosis,) = found
-    assert (diagnosis.step, diagnosis.code) == (step, code), diagnosis
-    assert diagnosis.cause.strip()
-    assert diagnosis.fix.strip()
-    assert diagnosis.evidence
-    return diagnosis
 
 
 @contextlib.contextmanager
