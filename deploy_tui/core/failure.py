@@ -42,6 +42,26 @@ class SshAuth:
 
 
 @dataclass(frozen=True)
+class Backstage:
+    """What a production server said when the site did not answer right: gunicorn's unit, its journal,
+    nginx's error log and the static paths, read on the server when a step failed (the logs with sudo)."""
+
+    unit: str  # gunicorn-<domain>
+    state: str = ""  # `systemctl is-active`: active, inactive, failed, activating; "" when not read
+    journal: tuple[str, ...] = ()  # the unit's journal tail: gunicorn's own log and its access lines
+    nginx_errors: tuple[str, ...] = ()  # the domain's lines of nginx's error log, oldest first
+    exec_start: str = ""  # the unit file's ExecStart=, as it is on the server
+    environment_file: str = ""  # its EnvironmentFile=
+    environment_file_missing: bool = False
+    socket_path: tuple[str, ...] = ()  # `namei -l` of gunicorn's socket: each directory's mode and owner
+    static_root: str = ""  # STATIC_ROOT as Django computes it on the server
+    static_alias: str = ""  # the server block's alias for /static/
+    static_file: str = ""  # the stylesheet that failed, under STATIC_ROOT (its URL path when that is unknown)
+    static_collected: bool | None = None  # that file is there; None: not looked at
+    unread: str = ""  # why the logs could not be read (no sudo password for a run of smoke alone)
+
+
+@dataclass(frozen=True)
 class Facts:
     """What a failed step knew; every field optional."""
 
@@ -63,6 +83,7 @@ class Facts:
     env: tuple[tuple[str, str], ...] = ()  # the site's environment as written (placeholders unfilled)
     marker: str = ""  # what the site's home page must contain (deploy.toml's page_marker)
     diagnosed: bool = False  # the step already said what is wrong, as diagnoses of its own
+    backstage: Backstage | None = None  # production: what gunicorn, systemd and nginx said on the server
 
 
 class StepFailed(Exception):

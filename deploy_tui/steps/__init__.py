@@ -11,7 +11,7 @@ from deploy_tui.steps.nginx import NginxStep
 from deploy_tui.steps.preflight import PreflightStep
 from deploy_tui.steps.provision import ProvisionStep
 from deploy_tui.steps.rollback import RollbackStep
-from deploy_tui.steps.smoke import SmokeStep
+from deploy_tui.steps.smoke import ProductionSmokeStep, SmokeStep
 from deploy_tui.steps.source import SourceStep
 from deploy_tui.steps.static import StaticStep
 from deploy_tui.steps.venv import VenvStep
@@ -29,8 +29,12 @@ PLAN: tuple[type[Step], ...] = (
     FunctionalTestsStep,
 )
 # The next chapter: gunicorn under systemd and nginx in front, where the dev server was.
+_IN_PRODUCTION: dict[type[Step], tuple[type[Step], ...]] = {
+    DevServerStep: (GunicornStep, NginxStep),
+    SmokeStep: (ProductionSmokeStep,),
+}
 PRODUCTION: tuple[type[Step], ...] = tuple(
-    replacement for step in PLAN for replacement in ((GunicornStep, NginxStep) if step is DevServerStep else (step,))
+    replacement for step in PLAN for replacement in _IN_PRODUCTION.get(step, (step,))
 )
 EVERY_STEP: tuple[type[Step], ...] = (GateStep, RollbackStep, *PLAN, *PRODUCTION)
 STEP_IDS = tuple(dict.fromkeys(step.id for step in EVERY_STEP))

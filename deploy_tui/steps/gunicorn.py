@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import shlex
 
-from deploy_tui.core.commands import Shell, StepCommand, stop_group_script
-from deploy_tui.core.failure import Facts
+from deploy_tui.core.commands import CommandResult, Shell, StepCommand, stop_group_script
+from deploy_tui.core.failure import Backstage, Facts
+from deploy_tui.core.session import SessionError
 from deploy_tui.steps.base import Context, Step, StepFailed, env_digest, filled, in_site, keep_secret_key, must, run
 from deploy_tui.steps.devserver import PID as DEVSERVER_PID
 
 ENV_FILE = ".deploy-tui.env"  # the site's environment for systemd: 0600, in the site directory, untracked
 SOCKET = "gunicorn.sock"
 STAMP = ".deploy-tui-gunicorn.stamp"
+JOURNAL_LINES = 100  # a worker's traceback at boot is about 70 lines
+# systemd's journalctl starts each line with "Nov 26 15:40:00 host gunicorn[1234]: "; the replacement's has none.
+_JOURNAL_PREFIX = re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: ")
 
 
 def unit_name(ctx: Context) -> str:
@@ -87,6 +92,14 @@ def _reachable_script() -> str:
     )
 
 
+async def resolve(ctx: Context, step: Step) -> tuple[str, str]:
+    """The site directory's absolute path on the server and the user, asked as part of `step` (its output is its)."""
+    (ask, *_) = GunicornStep().commands(ctx)
+    found = await must(ctx, step, ask, capture=True)
+    where, user, *_ = [*found.captured.split("\n"), "", ""]
+    return where.strip(), user.strip()
+
+
 class GunicornStep(Step):
     id = "gunicorn"
     title = "Gunicorn under systemd"
@@ -97,8 +110,14 @@ class GunicornStep(Step):
         "directory that only nginx talks to, and systemd starts it on boot, restarts it if it dies, and "
         "gives it the site's environment from a 0600 file: DEBUG off, the SECRET_KEY. The unit lives in "
         "/etc/systemd/system/gunicorn-<domain>.service and runs as you, not root. If it will not start, "
-        "journalctl -u gunicorn-<domain> says why: often a path that is not absolute, or a variable the "
-        "settings need that the environment file lacks."
+        "sudo journalctl -u gunicorn-<domain> says why: an ExecStart that is not an absolute path (systemd "
+        "runs no shell and searches no venv), an EnvironmentFile that is not there, or a variable the settings "
+        "need that the environment file lacks (a KeyError in the log: add it to deploy.toml's env). Its "
+        "socket must be reachable by nginx's user, www-data: every directory above it needs o+x, and a "
+        "home made 0700 or 0750 (Debian 12, Ubuntu 21.04 and later) gives nginx a 502. With DEBUG off, Django "
+        "answers only 'Bad Request (400)' or 'Server Error (500)', and unless the settings' LOGGING sends its "
+        "errors to the console, the journal has nothing but the request: when production answers wrong, the "
+        "smoke test reads (with sudo) whether the unit runs, its journal and nginx's error log."
     )
 
     def _where(self, ctx: Context) -> str:
@@ -143,10 +162,7 @@ class GunicornStep(Step):
         )
 
     async def _resolve(self, ctx: Context) -> tuple[str, str]:
-        (resolve, *_) = self.commands(ctx)
-        found = await must(ctx, self, resolve, capture=True)
-        where, user, *_ = [*found.captured.split("\n"), "", ""]
-        return where.strip(), user.strip()
+        return await resolve(ctx, self)
 
     async def check(self, ctx: Context) -> bool:
         await keep_secret_key(ctx, self, create=False)
@@ -167,20 +183,14 @@ class GunicornStep(Step):
         await run(ctx, self, stop_dev)
         await must(ctx, self, env)
         await must(ctx, self, write_unit)
-        await must(ctx, self, restart, facts=Facts(domain=ctx.site.domain))
+        restarted = await run(ctx, self, restart)
+        if not restarted.ok:
+            # systemd (or the replacement) says why on stderr; the journal says what the unit did.
+            said = tuple(line for line in restarted.stderr_tail if line.strip())[-12:]
+            await self._failed(ctx, f"systemctl restart {unit_name(ctx)}: exit status {restarted.exit_status}", said)
         ready = await run(ctx, self, wait)
         if not ready.ok:
-            name = unit_name(ctx)
-            status = StepCommand(
-                Shell(f"systemctl status {name} 2>&1 | tail -n 20; journalctl -u {name} -n 30 2>/dev/null || true"),
-                sudo=True,
-            )
-            said = await run(ctx, self, status, capture=True)
-            raise StepFailed(
-                f"gunicorn did not answer on {ctx.site.directory}/{SOCKET} ({name})",
-                tuple(said.captured.splitlines()[-30:]),
-                Facts(domain=ctx.site.domain),
-            )
+            await self._failed(ctx, f"gunicorn did not answer on {ctx.site.directory}/{SOCKET} ({unit_name(ctx)})")
         await must(ctx, self, stamp)
         pid = await run(
             ctx,
@@ -190,3 +200,66 @@ class GunicornStep(Step):
         )
         main = pid.captured.strip().rpartition("=")[2]  # "MainPID=1234"
         return f"{unit_name(ctx)} running on {SOCKET}" + (f" (pid {main})" if main and main != "0" else "")
+
+    async def _failed(self, ctx: Context, message: str, said: tuple[str, ...] = ()) -> None:
+        backstage = await read_backstage(ctx, self)
+        raise StepFailed(
+            message,
+            (*said, *backstage.journal),
+            Facts(
+                domain=ctx.site.domain,
+                user=ctx.site.user or "",
+                site_dir=ctx.site.directory,
+                env=ctx.layout.env,
+                backstage=backstage,
+            ),
+        )
+
+
+async def as_root(ctx: Context, step: Step, command: StepCommand) -> tuple[CommandResult | None, str]:
+    """A command that reads what only root may (logs): its result, or why it could not run.
+
+    A run of smoke alone (--only smoke) has no sudo password: the logs are then unread, not a failure.
+    """
+    try:
+        return await run(ctx, step, command, capture=True), ""
+    except SessionError as error:
+        return None, str(error)
+
+
+def journal_lines(text: str) -> tuple[str, ...]:
+    """journalctl's lines of gunicorn's last start, as gunicorn wrote them (without systemd's date, host and
+    process prefix): an older run's traceback must not be read as today's."""
+    lines = [_JOURNAL_PREFIX.sub("", line) for line in text.splitlines() if not line.startswith("-- ")]
+    starts = [i for i, line in enumerate(lines) if "[INFO] Starting gunicorn " in line]
+    return tuple(lines[starts[-1] if starts else 0 :])
+
+
+async def read_backstage(ctx: Context, step: Step) -> Backstage:
+    """What the server says of the site's gunicorn: whether it runs, its journal's tail, and the unit's
+    ExecStart and EnvironmentFile (whether that file is there): what a diagnosis of a dead unit reads."""
+    name, unit = unit_name(ctx), unit_path(ctx)
+    active, unread = await as_root(ctx, step, StepCommand(Shell(f"systemctl is-active {name}"), sudo=True))
+    journal: tuple[str, ...] = ()
+    if active is not None:
+        log, unread = await as_root(
+            ctx, step, StepCommand(Shell(f"journalctl -u {name} -n {JOURNAL_LINES} --no-pager"), sudo=True)
+        )
+        journal = journal_lines(log.captured) if log is not None else ()
+    state = (active.captured.split() or [""])[-1] if active is not None else ""
+    found = await run(ctx, step, StepCommand(Shell(f"grep -E '^(ExecStart|EnvironmentFile)=' {unit}")), capture=True)
+    lines = dict(line.partition("=")[::2] for line in found.captured.splitlines())
+    exec_start, environment_file = lines.get("ExecStart", "").strip(), lines.get("EnvironmentFile", "").strip()
+    missing = False
+    if environment_file and not environment_file.startswith("-"):  # "-": optional, systemd goes on without it
+        there = await run(ctx, step, StepCommand(Shell(f"test -e {shlex.quote(environment_file)}")))
+        missing = not there.ok
+    return Backstage(
+        unit=name,
+        state=state,
+        journal=journal,
+        exec_start=exec_start,
+        environment_file=environment_file,
+        environment_file_missing=missing,
+        unread=unread,
+    )

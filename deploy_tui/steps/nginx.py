@@ -14,9 +14,10 @@ import shlex
 from deploy_tui.core.commands import Shell, StepCommand
 from deploy_tui.core.failure import Facts
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, keep_secret_key, manage, must, run
-from deploy_tui.steps.gunicorn import SOCKET, GunicornStep
+from deploy_tui.steps.gunicorn import SOCKET, as_root, resolve
 
 _STATIC_ROOT = "shell -c 'from django.conf import settings; print(settings.STATIC_ROOT or \"\")'"
+ERROR_LOG = "/var/log/nginx/error.log"  # Debian's; root's and the adm group's to read (0640)
 
 
 def available(ctx: Context) -> str:
@@ -58,9 +59,12 @@ class NginxStep(Step):
         "nginx answers on port 80: it serves the collected static files from STATIC_ROOT itself, fast, and "
         "passes every other request to gunicorn's socket. Its server block for the domain is in "
         "/etc/nginx/sites-available/<domain>, enabled by a link in sites-enabled, and `nginx -t` checks it "
-        "before nginx reloads, so a typo never takes the running server down. A 502 Bad Gateway means nginx "
-        "could not reach gunicorn (not running, or the socket not readable by nginx's user); a 404 on "
-        "/static/ means collectstatic did not run or the alias points elsewhere."
+        "before nginx reloads, so a typo never takes the running server down. `nginx -t` checks every site "
+        "nginx has, so another site's broken file stops yours too; a long domain (about 47 characters and "
+        "more) needs server_names_hash_bucket_size raised in /etc/nginx/nginx.conf. A 502 Bad Gateway means "
+        "nginx could not reach gunicorn (not running, or the socket not reachable by nginx's user, www-data); "
+        "a 404 on /static/ means collectstatic did not run or the alias points elsewhere. nginx says which in "
+        f"{ERROR_LOG} (sudo tail it)."
     )
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
@@ -93,7 +97,7 @@ class NginxStep(Step):
 
     async def _found(self, ctx: Context) -> tuple[str, str]:
         """The site directory's absolute path and STATIC_ROOT, as the server sees them."""
-        where, _ = await GunicornStep()._resolve(ctx)
+        where, _ = await resolve(ctx, self)
         ask, *_ = self.commands(ctx)
         static = await must(ctx, self, ask, capture=True)
         lines = [line.strip() for line in static.captured.splitlines() if line.strip()]
@@ -122,3 +126,29 @@ class NginxStep(Step):
         await must(ctx, self, reload)
         served = f", /static/ from {static_root}" if static_root else ", no STATIC_ROOT: /static/ not served"
         return f"nginx serves {ctx.site.domain} on port 80{served}"
+
+
+async def error_lines(ctx: Context, step: Step, limit: int = 20) -> tuple[tuple[str, ...], str]:
+    """The domain's last lines of nginx's error log (it is shared by every site), or why it was not read."""
+    mark = shlex.quote(f"server: {ctx.site.domain},")
+    command = StepCommand(Shell(f"grep -F -- {mark} {ERROR_LOG} | tail -n {limit}"), sudo=True)
+    found, unread = await as_root(ctx, step, command)
+    return (tuple(found.captured.splitlines()) if found is not None else ()), unread
+
+
+async def static_paths(ctx: Context, step: Step, url_path: str) -> tuple[str, str, str, bool | None]:
+    """STATIC_ROOT as Django computes it, the server block's alias for /static/, where url_path's file
+    would be under STATIC_ROOT, and whether it is there (None when STATIC_ROOT is unknown)."""
+    ask = in_site(ctx.site, Shell(manage(ctx, _STATIC_ROOT)))
+    answer = await run(ctx, step, ask, capture=True)
+    lines = [line.strip() for line in answer.captured.splitlines() if line.strip()] if answer.ok else []
+    root = lines[-1].rstrip("/") if lines else ""
+    block = await run(
+        ctx, step, StepCommand(Shell(f"sed -n 's/^ *alias *\\(.*\\);$/\\1/p' {available(ctx)}")), capture=True
+    )
+    alias = (block.captured.split() or [""])[0].rstrip("/")
+    if not root:
+        return root, alias, "", None
+    file = f"{root}/{url_path.removeprefix('/static/')}"
+    there = await run(ctx, step, StepCommand(Shell(f"test -f {shlex.quote(file)}")))
+    return root, alias, file, there.ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from deploy_tui.core.commands import Shell, StepCommand
@@ -10,6 +11,8 @@ from deploy_tui.core.failure import Facts, Probe
 from deploy_tui.remote import probes
 from deploy_tui.steps.base import Context, Step, StepFailed, in_site, run, web_port
 from deploy_tui.steps.devserver import LOG
+from deploy_tui.steps.gunicorn import SOCKET, read_backstage
+from deploy_tui.steps.nginx import error_lines, static_paths
 
 # A list that cannot exist: its page makes Django query the database, so an
 # unmigrated one shows up here as a 500 ("no such table") rather than in the FTs.
@@ -62,7 +65,8 @@ class SmokeStep(Step):
         self._report(ctx, static)
         if static.status != 200 or "text/css" not in static.content_type:
             what = f"HTTP {static.status}" if static.status else static.error
-            raise StepFailed(f"{static.url}: {what} {static.content_type}, not the stylesheet", (), facts)
+            facts, said = await self._backstage(ctx, static, facts, sheet[1])
+            raise StepFailed(f"{static.url}: {what} {static.content_type}, not the stylesheet", said, facts)
         debug = await probes.outside(site.domain, ctx.address, port, DEBUG_PATH)
         self._report(ctx, debug)
         if debug.status != 404 or any(mark in debug.body for mark in _DEBUG_PAGE):
@@ -98,9 +102,11 @@ class SmokeStep(Step):
         if outside.ok and not stranger:
             database = await probes.outside(site.domain, ctx.address, port, DATABASE_PATH)
             self._report(ctx, database)
-        # The dev server's log says what it saw; in production gunicorn logs to its journal instead (sudo).
-        log_tail = "true" if ctx.layout.production else f"tail -n 30 {LOG} 2>/dev/null || true"
-        log = await run(ctx, self, in_site(site, Shell(log_tail)), capture=True)
+        # The dev server's log says what it saw; in production gunicorn logs to its journal (read on failure, sudo).
+        log_lines: tuple[str, ...] = ()
+        if not ctx.layout.production:
+            log = await run(ctx, self, in_site(site, Shell(f"tail -n 30 {LOG} 2>/dev/null || true")), capture=True)
+            log_lines = tuple(log.captured.splitlines())
         facts = Facts(
             outside=outside,
             inside=inside,
@@ -119,11 +125,11 @@ class SmokeStep(Step):
             raise StepFailed(
                 f"{outside.url} from outside answers {outside.title!r}{served}, not this site's page; from inside: "
                 f"{inside.status or inside.error} {inside.title!r}",
-                tuple(log.captured.splitlines()),
+                log_lines,
                 facts,
             )
         if outside.ok and database is not None:
-            unmigrated = "no such table" in database.body or "no such table" in log.captured
+            unmigrated = "no such table" in database.body or any("no such table" in line for line in log_lines)
             if database.status != 500 or not unmigrated:
                 # A 500 that says nothing of the database is the site's own view (a reader's list page
                 # raising DoesNotExist for list 0): not this probe's business.
@@ -133,8 +139,44 @@ class SmokeStep(Step):
                 return said
         failing = database if outside.ok and database else outside
         what = f"HTTP {failing.status}" if failing.status else failing.error
+        if ctx.layout.production:
+            facts, log_lines = await self._backstage(ctx, failing, facts)
         raise StepFailed(
             f"{failing.url} from outside: {what}; from inside: {inside.status or inside.error}",
-            tuple(log.captured.splitlines()),
+            log_lines,
             facts,
         )
+
+    async def _backstage(
+        self, ctx: Context, failing: Probe, facts: Facts, sheet: str = ""
+    ) -> tuple[Facts, tuple[str, ...]]:
+        """Production answered wrong: what gunicorn's unit, its journal and nginx's error log say (with sudo),
+        the socket's path when nginx could not reach it, the static paths when a static file failed.
+
+        The facts with it, and the evidence lines: nginx's last lines, then the journal (a traceback last)."""
+        backstage = await read_backstage(ctx, self)
+        nginx_errors, unread = await error_lines(ctx, self)
+        socket_path: tuple[str, ...] = ()
+        if failing.status == 502:
+            namei = await run(ctx, self, in_site(ctx.site, Shell(f'namei -l "$PWD"/{SOCKET}')), capture=True)
+            socket_path = tuple(namei.captured.splitlines())
+        root, alias, file, collected = await static_paths(ctx, self, sheet) if sheet else ("", "", "", None)
+        backstage = dataclasses.replace(
+            backstage,
+            nginx_errors=nginx_errors,
+            unread=backstage.unread or unread,
+            socket_path=socket_path,
+            static_root=root,
+            static_alias=alias,
+            static_file=file or sheet,  # the stylesheet that failed, where it should be when known
+            static_collected=collected,
+        )
+        unread_line = (f"(logs not read: {backstage.unread})",) if backstage.unread else ()
+        said = (*unread_line, *nginx_errors[-6:], *backstage.journal)
+        return dataclasses.replace(facts, backstage=backstage), said
+
+
+class ProductionSmokeStep(SmokeStep):
+    """The same probes behind nginx; a failure reads nginx's error log and gunicorn's journal, which need sudo."""
+
+    sudo = True

@@ -8,14 +8,26 @@ on its own and proven on the sandbox box with the real situation.
 The chapter's own debugging walk (D1-D10, and P3 for a Django older than the
 server's Python) lives in `chapter`; the failures readers hit in the field
 (F-codes) each live with their kind: reaching the server and sudo, git, pip,
-the database, the machine, the site's answers, and last the reader's own code.
+the database, the machine, the site's answers, and last the reader's own code;
+production's (R-codes) with setting it up (nginx -t, the unit) and its answers.
 A rule that recognises a precise message comes before one that reads a general
 shape (a traceback), so the first match is the most specific.
 """
 
 from __future__ import annotations
 
-from deploy_tui.core.diagnoses import access, chapter, code, database, git, machine, pip, site
+from deploy_tui.core.diagnoses import (
+    access,
+    chapter,
+    code,
+    database,
+    git,
+    machine,
+    pip,
+    production,
+    production_setup,
+    site,
+)
 from deploy_tui.core.diagnoses.base import Rule
 from deploy_tui.core.events import Diagnosis
 from deploy_tui.core.failure import StepFailed
@@ -27,6 +39,8 @@ RULES: tuple[Rule, ...] = (
     *git.RULES,
     *pip.RULES,
     *database.RULES,
+    *production_setup.RULES,
+    *production.RULES,
     *site.RULES,
     *chapter.RULES,
     *code.RULES,
