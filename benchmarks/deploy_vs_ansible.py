@@ -37,9 +37,25 @@ benchmarks/ansible/callback_plugins/task_times.py, pyinfra's per-operation times
 benchmarks/pyinfra/op_times.py). At the end every dev server is stopped by its pid file,
 Ansible's shared SSH connection is closed, and the box is taken down with --purge (also
 on error). ansible-core and pyinfra are installed from PyPI into benchmarks/.ansible-venv
-and benchmarks/.pyinfra-venv the first time. Needs root, as `deploy-tui sandbox up` does:
+and benchmarks/.pyinfra-venv the first time.
 
-    .venv/bin/python benchmarks/deploy_vs_ansible.py [--runs 5] [--budget 1500] [--write-readme]
+With --production the same is measured for the next chapter's deployment, in its own README
+section: the box comes up as a production server (`sandbox up --production`: nginx on port
+80, and where systemd is not PID 1 the docker-systemctl-replacement as the box user's sudo
+`systemctl`), deploy-tui deploys with `production = true` (gunicorn under systemd on a unix
+socket, the 0600 environment file with DEBUG off, an nginx server block, nginx -t, reload)
+and Ansible runs benchmarks/ansible/production.yml, the same deployment (templates in
+benchmarks/ansible/templates/). Each tool has its own domain (bench-dtui.test, ...), since
+nginx picks the server block by the Host header; the checks ask 127.0.0.2:80 with it: the
+page through nginx, its stylesheet, a 404 without the debug page, and the unit's MainPID
+the same gunicorn after a no-change redeploy (benchmarks/_servers.py). A separate mode, not
+a part of every run: it needs the machine's port 80 and nginx, which the chapter-9 figures
+(and their history) never did, and each mode stays a bounded ~10-minute run. pyinfra is
+not in it. What each mode deploys and measures is in _deploy_modes.py, how a server is found,
+checked and stopped in _servers.py, the report in _deploy_report.py. Needs root, as
+`deploy-tui sandbox up` does:
+
+    .venv/bin/python benchmarks/deploy_vs_ansible.py [--production] [--runs 5] [--budget 1500] [--write-readme]
 """
 
 from __future__ import annotations
@@ -47,36 +63,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime
-import http.client
-import importlib.metadata
 import json
 import os
-import platform
 import pwd
 import shutil
 import signal
 import socket
-import statistics
 import string
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from readme_section import replace_section  # benchmarks/ is the script's own folder
+# benchmarks/ is the script's own folder: its helper modules import as top-level ones.
+from _deploy_modes import (
+    ANSIBLE_DIR,
+    COLUMNS,
+    DEVSERVER,
+    INSTALLERS,
+    KIND_LABELS,
+    KINDS,
+    PIP_PART,
+    PRODUCTION,
+    TOOL_LABELS,
+    UNAVAILABLE,
+    Mode,
+    Results,
+    Sample,
+)
+from _deploy_report import machine, report
+from _servers import BenchmarkError, DevServers, GunicornServers, Target
+from readme_section import replace_section
 
 from deploy_tui.sandbox.box import BoxInfo, Sandbox, SandboxConfig, SandboxError
 from deploy_tui.sandbox.demo import box_site_values, deploy_toml
+from deploy_tui.sandbox.production import Production
 
 HERE = Path(__file__).resolve().parent
 CHECKOUT = HERE.parent
 README = HERE / "README.md"
-ANSIBLE_DIR = HERE / "ansible"
-PLAYBOOK = ANSIBLE_DIR / "deploy.yml"
 INVENTORY_TEMPLATE = ANSIBLE_DIR / "inventory.yml.template"
 ANSIBLE_CFG = ANSIBLE_DIR / "ansible.cfg"
 ANSIBLE_VENV = HERE / ".ansible-venv"
@@ -86,100 +114,13 @@ PYINFRA_DEPLOY = PYINFRA_DIR / "deploy.py"
 PYINFRA_INVENTORY = PYINFRA_DIR / "inventory.py"
 PYINFRA_VENV = HERE / ".pyinfra-venv"
 PYINFRA = "pyinfra>=3.10"  # 3.10's git.repo leaves an up-to-date checkout alone (no pull, no change)
-START_MARKER = "<!-- deploy-vs-ansible:start -->"
-END_MARKER = "<!-- deploy-vs-ansible:end -->"
 
 USER = "dtuibench"
 BOX_ADDRESS = "127.0.0.2"
 RESOLVERS = ("127.0.53.41", "127.0.53.42", "127.0.53.43")
 AUTHORITY = "127.0.53.49"
-DOMAIN = "superlists-staging.test"
 SKIP = ("dns", "fts")
-COLUMNS = ("deploy-tui", "deploy-tui-uv")  # deploy-tui's own columns: its default installer (pip), and uv
-PEERS = ("ansible", "pyinfra")
-TOOLS = (*COLUMNS, *PEERS)
-TOOL_LABELS = {
-    "deploy-tui": "deploy-tui (pip)",
-    "deploy-tui-uv": "deploy-tui (uv)",
-    "ansible": "Ansible",
-    "pyinfra": "pyinfra",
-}
-# Each tool's site directory on the box, under ~/sites.
-SITE_DIRS = {
-    "deploy-tui": "dtui-bench",
-    "deploy-tui-uv": "dtui-uv-bench",
-    "ansible": "ansible-bench",
-    "pyinfra": "pyinfra-bench",
-}
-INSTALLERS = {"deploy-tui-uv": "uv"}  # the site's `installer` for a deploy-tui column; none: its default
-UNAVAILABLE = "not available in this build"
-KINDS = ("first", "redeploy")
-KIND_LABELS = {"first": "first deploy", "redeploy": "no-change redeploy"}
-AHEAD = 1.0  # a target of "ahead of": peer / deploy-tui above 1, strictly
-# peer / deploy-tui, at least (AHEAD: above), of the medians; in the order the report says them.
-TARGETS: dict[tuple[str, str, str], float] = {
-    ("deploy-tui", "first", "ansible"): 2.0,
-    ("deploy-tui-uv", "first", "ansible"): 5.0,
-    ("deploy-tui-uv", "first", "pyinfra"): AHEAD,
-    ("deploy-tui", "redeploy", "ansible"): 10.0,
-    ("deploy-tui", "redeploy", "pyinfra"): AHEAD,
-    ("deploy-tui-uv", "redeploy", "ansible"): 10.0,
-    ("deploy-tui-uv", "redeploy", "pyinfra"): AHEAD,
-}
 RUN_TIMEOUT = 600.0  # one deploy, any tool
-PID = "runserver.pid"
-
-START_TASK = "Dev server on 0.0.0.0 (stopped and started again)"  # the task and operation that (re)start it
-# pyinfra operations that run their command every time, so pyinfra counts them as changed even when
-# nothing changed: `pip install -r` and migrate (the playbook asks pip's and migrate's output instead), the wait.
-PYINFRA_ALWAYS_RUN = ("Requirements (pip)", "Database migrations", "Wait until it answers")
-# The part of deploy-tui's venv step spent in its `pip install` command (`uv pip install` too; the rest stays "venv").
-PIP_PART = "venv: pip install"
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A phase of the deployment, and what each tool calls it: its steps, tasks or operations."""
-
-    name: str
-    dtui: tuple[str, ...]
-    ansible: tuple[str, ...]
-    pyinfra: tuple[str, ...]
-
-    def parts(self, tool: str) -> tuple[str, ...]:
-        return self.ansible if tool == "ansible" else self.pyinfra if tool == "pyinfra" else self.dtui
-
-
-# deploy-tui's steps that do work (dns and fts are skipped), and the playbook's tasks and pyinfra's
-# operations that do the same; "start-up and the rest" is the wall time no step, task or operation
-# accounts for (interpreter start-up, imports, connecting, and the run's own bookkeeping).
-PHASES = (
-    Phase("packages (apt)", ("provision",), ("Server packages (apt)",), ("Server packages (apt)",)),
-    Phase("code (git)", ("source",), ("Code on the server (git)",), ("Code on the server (git)",)),
-    Phase("virtualenv (python3 -m venv)", ("venv",), ("Virtualenv",), ("Virtualenv",)),
-    Phase("requirements (pip / uv pip install)", (PIP_PART,), ("Requirements (pip)",), ("Requirements (pip)",)),
-    Phase("migrations", ("migrate",), ("Database migrations",), ("Database migrations",)),
-    Phase(
-        "dev server (check, start, wait)",
-        ("devserver",),
-        (
-            "What the dev server runs from (requirements)",
-            "What the dev server runs from (stamp)",
-            "Is the dev server running",
-            START_TASK,
-            "Wait until it answers",
-        ),
-        ("What the dev server runs from (stamp)", START_TASK, "Wait until it answers"),
-    ),
-    Phase("smoke (3 HTTP probes)", ("smoke",), (), ()),
-)
-REST = "start-up and the rest"
-WORK_STEPS = tuple(step for phase in PHASES for step in phase.dtui)
-CHANGING_STEPS = ("source", "venv", "migrate", "devserver")
-
-
-class BenchmarkError(RuntimeError):
-    """A run that failed or did not do what it should: the figures would mean nothing."""
 
 
 # The deploy-tui child process: one run of the engine, its results as JSON.
@@ -214,7 +155,7 @@ def dtui_child(spec_path: Path) -> int:
     )
     outcome, _ = asyncio.run(execute(request, events.append))
     finished = [e for e in events if isinstance(e, StepFinished)]
-    steps = {e.step: {"status": e.status, "seconds": e.duration} for e in finished}
+    steps: dict[str, dict[str, Any]] = {e.step: {"status": e.status, "seconds": e.duration} for e in finished}
     # Split the venv step: its pip install command apart from the rest (the check, python3 -m venv).
     pip_ids = {e.command_id for e in events if isinstance(e, CommandStarted) and "pip install" in e.argv_display}
     pip = sum(e.duration for e in events if isinstance(e, CommandFinished) and e.command_id in pip_ids)
@@ -254,7 +195,7 @@ def tool_version(program: Path) -> str:
     return first.replace("ansible-playbook [core ", "ansible-core ").rstrip("]").replace(": v", " ")
 
 
-def installers_refused(box: BoxInfo, work: Path) -> dict[str, str]:
+def installers_refused(box: BoxInfo, work: Path, mode: Mode) -> dict[str, str]:
     """The deploy-tui columns whose `installer` this build refuses, each with why (the ConfigError's words).
 
     A deploy.toml with the setting is loaded as `deploy-tui run` would: a build without it says
@@ -265,7 +206,8 @@ def installers_refused(box: BoxInfo, work: Path) -> dict[str, str]:
     refused: dict[str, str] = {}
     for column, installer in INSTALLERS.items():
         path = work / f"{column}.deploy.toml"
-        path.write_text(deploy_toml(box, DOMAIN, installer=installer))
+        production = {"production": True} if mode.production else {}
+        path.write_text(deploy_toml(box, mode.domains[column], installer=installer, **production))
         try:
             load(path)
         except ConfigError as error:
@@ -298,58 +240,26 @@ def private_file(path: Path, data: object) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where one tool deploys on the box: its site directory and dev-server port."""
-
-    tool: str
-    site_dir: str  # as the tool is told it
-    directory: Path  # the same, on this machine (the box is this machine)
-    app_port: int
-
-
-@dataclass
-class Sample:
-    tool: str
-    kind: str
-    seconds: float  # wall time of the tool's whole process
-    inner: float | None  # deploy-tui: the engine's own run time (RunFinished); Ansible and pyinfra: None
-    parts: dict[str, float]  # step, task or operation -> seconds
-    load: float  # 1-minute load average as the run started
-    round: int = -1  # the measured round it belongs to (-1: warm-up)
-
-
-@dataclass
-class Results:
-    tools: tuple[str, ...] = TOOLS  # the columns measured
-    refused: dict[str, str] = field(default_factory=dict)  # deploy-tui columns this build cannot run, and why
-    samples: list[Sample] = field(default_factory=list)
-    rounds_asked: int = 0
-    rounds: int = 0
-    elapsed: float = 0.0
-    load_before: float = 0.0
-    load_after: float = 0.0
-
-    def of(self, tool: str, kind: str) -> list[Sample]:
-        return [s for s in self.samples if s.tool == tool and s.kind == kind]
-
-
 class Bench:
     """Runs each tool against the box, checks what each run did, and cleans up after them."""
 
-    def __init__(self, work: Path, box: BoxInfo, ansible_playbook: Path, pyinfra: Path) -> None:
+    def __init__(
+        self, mode: Mode, work: Path, box: BoxInfo, ansible_playbook: Path, pyinfra: Path | None, systemctl: str
+    ) -> None:
+        self.mode = mode
         self.work = work
         self.box = box
         self.ansible_playbook = ansible_playbook
         self.pyinfra = pyinfra
+        self.servers = GunicornServers(box.address, systemctl) if mode.production else DevServers(box.address)
         home = Path(pwd.getpwnam(box.user).pw_dir)
-        ports = free_ports("0.0.0.0", len(TOOLS))  # noqa: S104 - the dev servers bind all interfaces
+        ports = free_ports("0.0.0.0", len(mode.tools))  # noqa: S104 - the dev servers bind all interfaces
         self.targets: dict[str, Target] = {}
-        for tool, port in zip(TOOLS, ports, strict=True):
-            directory = home / "sites" / SITE_DIRS[tool]
+        for tool, port in zip(mode.tools, ports, strict=True):
+            directory = home / "sites" / mode.site_dirs[tool]
             # deploy-tui is given the site directory as a deploy.toml says it; the others absolute.
-            site_dir = f"~/sites/{SITE_DIRS[tool]}" if tool in COLUMNS else str(directory)
-            self.targets[tool] = Target(tool, site_dir, directory, port)
+            site_dir = f"~/sites/{mode.site_dirs[tool]}" if tool in COLUMNS else str(directory)
+            self.targets[tool] = Target(tool, site_dir, directory, port, mode.domains[tool])
         self.runs = 0
         self.cp_dir = work / "ansible-cp"
         self.cp_dir.mkdir(mode=0o700)
@@ -366,9 +276,11 @@ class Bench:
                 repo_url=box.repo_url,
                 site_dir=ansible.site_dir,
                 app_port=ansible.app_port,
-                domain=DOMAIN,
+                domain=ansible.domain,
             )
         )
+        if "pyinfra" not in self.targets:
+            return
         # What benchmarks/pyinfra/inventory.py reads: the box and the site; the sudo password stays in its file.
         target = self.targets["pyinfra"]
         self.pyinfra_box = private_file(
@@ -384,7 +296,7 @@ class Bench:
                 "branch": "main",
                 "site_dir": target.site_dir,
                 "app_port": target.app_port,
-                "domain": DOMAIN,
+                "domain": target.domain,
             },
         )
 
@@ -393,18 +305,20 @@ class Bench:
     def run(self, tool: str, kind: str) -> Sample:
         target = self.targets[tool]
         if kind == "first":
-            self.reset(target)
-        before = self.server_pid(target)
+            self.servers.reset(target)
+        before = self.servers.pid(target)
         load = load1()
         self.runs += 1
         runner = {"ansible": self._ansible, "pyinfra": self._pyinfra}.get(tool, self._dtui)
         sample = runner(target, kind, load)
-        self.check_answers(target)
-        after = self.server_pid(target)
+        self.servers.check(target)
+        after = self.servers.pid(target)
+        what = self.servers.what
         if after is None:
-            raise BenchmarkError(f"{tool} {KIND_LABELS[kind]}: no live dev server in {target.directory / PID}")
+            raise BenchmarkError(f"{tool} {KIND_LABELS[kind]}: no live {what} for {target.directory}")
         if kind == "redeploy" and after != before:
-            raise BenchmarkError(f"{tool} no-change redeploy restarted the dev server (pid {before} -> {after})")
+            raise BenchmarkError(f"{tool} no-change redeploy restarted the {what} (pid {before} -> {after})")
+        sample.pids = (before, after)
         return sample
 
     def _dtui(self, target: Target, kind: str, load: float) -> Sample:
@@ -414,10 +328,11 @@ class Bench:
         installer = {"installer": INSTALLERS[target.tool]} if target.tool in INSTALLERS else {}
         spec = {
             "site": {
-                **box_site_values(box, DOMAIN),
+                **box_site_values(box, target.domain),
                 "site_dir": target.site_dir,
                 "app_port": target.app_port,
                 **installer,
+                **({"production": True} if self.mode.production else {}),
             },
             "resolvers": [[r.address, r.port] for r in box.resolvers],
             "password_file": str(box.sudo_password_file),
@@ -443,10 +358,10 @@ class Bench:
             raise BenchmarkError(f"{label} run {n} {result['status']}: {'; '.join(result['problems'])[-2000:]}")
         statuses = {step: info["status"] for step, info in result["steps"].items()}
         wanted = "already-done" if kind == "redeploy" else "passed"
-        wrong = {step: statuses.get(step) for step in CHANGING_STEPS if statuses.get(step) != wanted}
+        wrong = {step: statuses.get(step) for step in self.mode.changing_steps if statuses.get(step) != wanted}
         if wrong:
             raise BenchmarkError(f"{label} {KIND_LABELS[kind]}: steps should be {wanted}, got {wrong}")
-        parts = {step: info["seconds"] for step, info in result["steps"].items() if step in WORK_STEPS}
+        parts = {step: info["seconds"] for step, info in result["steps"].items() if step in self.mode.work_steps}
         return Sample(target.tool, kind, seconds, result["run_seconds"], parts, load)
 
     def _ansible(self, target: Target, kind: str, load: float) -> Sample:
@@ -458,33 +373,45 @@ class Bench:
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(self.cp_dir),
             "ANSIBLE_NOCOLOR": "1",
         }
-        argv = [str(self.ansible_playbook), "-i", str(self.inventory), "-e", f"@{self.extra_vars}", str(PLAYBOOK)]
+        argv = [
+            str(self.ansible_playbook),
+            "-i",
+            str(self.inventory),
+            "-e",
+            f"@{self.extra_vars}",
+            str(self.mode.playbook),
+        ]
         try:
             seconds, parts, statuses = self._peer("ansible", argv, env, self.work)
         finally:
             self.close_ssh_masters()
+        handlers = self.mode.handlers
         if kind == "redeploy":
-            changed = [task for task, status in statuses.items() if status == "changed"]
-            if changed:
-                raise BenchmarkError(f"Ansible no-change redeploy changed {changed}")
-        elif statuses.get(START_TASK) != "changed":
-            raise BenchmarkError(f"Ansible first deploy did not start the dev server: {statuses}")
+            ran = [task for task, status in statuses.items() if status == "changed" or task in handlers]
+            if ran:
+                raise BenchmarkError(f"Ansible no-change redeploy changed (or ran the handlers) {ran}")
+        elif statuses.get(self.mode.start_task) != "changed":
+            raise BenchmarkError(f"Ansible first deploy did not start the {self.servers.what}: {statuses}")
+        unseen = [t for phase in self.mode.phases for t in phase.ansible if t not in statuses and t not in handlers]
+        if unseen:
+            raise BenchmarkError(f"Ansible reported no time for {unseen} (benchmarks/ansible/callback_plugins)")
         return Sample("ansible", kind, seconds, None, parts, load)
 
     def _pyinfra(self, target: Target, kind: str, load: float) -> Sample:
+        assert self.pyinfra is not None  # only the modes with pyinfra among their peers get here
         # --yes: no confirmation, so no diff beforehand either; facts are read as each operation executes.
         argv = [str(self.pyinfra), "--yes", str(PYINFRA_INVENTORY), str(PYINFRA_DEPLOY)]
         env = {"DTUI_BENCH_PYINFRA_BOX": str(self.pyinfra_box)}
         # The deploy imports its own modules (devserver_ops, op_times) from the folder pyinfra runs in.
         seconds, parts, statuses = self._peer("pyinfra", argv, env, PYINFRA_DIR)
-        unseen = [op for phase in PHASES for op in phase.pyinfra if op not in statuses]
+        unseen = [op for phase in self.mode.phases for op in phase.pyinfra if op not in statuses]
         if unseen:
             raise BenchmarkError(f"pyinfra reported no time for {unseen} (benchmarks/pyinfra/op_times.py)")
         if kind == "redeploy":
-            changed = [op for op, status in statuses.items() if status == "changed" and op not in PYINFRA_ALWAYS_RUN]
+            changed = [op for op, status in statuses.items() if status == "changed" and op not in self.mode.always_run]
             if changed:
                 raise BenchmarkError(f"pyinfra no-change redeploy changed {changed}")
-        elif statuses.get(START_TASK) != "changed":
+        elif statuses.get(self.mode.start_task) != "changed":
             raise BenchmarkError(f"pyinfra first deploy did not start the dev server: {statuses}")
         return Sample("pyinfra", kind, seconds, None, parts, load)
 
@@ -522,53 +449,6 @@ class Bench:
 
     # -- checks and cleaning up ------------------------------------------------------------------
 
-    def check_answers(self, target: Target) -> None:
-        """The site answers 200 on the box address (loopback) with its domain as Host."""
-        connection = http.client.HTTPConnection(self.box.address, target.app_port, timeout=10)
-        try:
-            connection.request("GET", "/", headers={"Host": f"{DOMAIN}:{target.app_port}"})
-            status = connection.getresponse().status
-        except OSError as error:
-            raise BenchmarkError(f"{target.tool}'s site does not answer on port {target.app_port}: {error}") from None
-        finally:
-            connection.close()
-        if status != 200:
-            raise BenchmarkError(f"{target.tool}'s site answers HTTP {status} on port {target.app_port}")
-
-    @staticmethod
-    def server_pid(target: Target) -> int | None:
-        """The pid in the site's pid file, if it names a live runserver."""
-        pid_file = target.directory / PID
-        try:
-            text = pid_file.read_text().strip()
-        except OSError:
-            return None
-        if not text.isdigit():
-            return None
-        pid = int(text)
-        return pid if _is_runserver(pid) else None
-
-    def stop_server(self, target: Target) -> bool:
-        """Stop the site's dev server by its pid file (its own session: one signal to its group)."""
-        pid = self.server_pid(target)
-        if pid is None:
-            return False
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, sig)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and _is_runserver(pid):
-                time.sleep(0.05)
-            if not _is_runserver(pid):
-                return True
-        raise BenchmarkError(f"the dev server {pid} of {target.tool} would not stop")
-
-    def reset(self, target: Target) -> None:
-        """Before a first deploy: no dev server and no site directory."""
-        self.stop_server(target)
-        if target.directory.exists():
-            shutil.rmtree(target.directory)
-
     def close_ssh_masters(self) -> None:
         """Close Ansible's shared SSH connections (ControlPersist), so the next run logs in afresh."""
         for sock in list(self.cp_dir.iterdir()):
@@ -582,31 +462,24 @@ class Bench:
     def cleanup(self) -> None:
         for target in self.targets.values():
             with contextlib.suppress(BenchmarkError):
-                if self.stop_server(target):
-                    print(f"stopped {target.tool}'s dev server", file=sys.stderr)
+                if self.servers.stop(target):
+                    print(f"stopped {target.tool}'s {self.servers.what}", file=sys.stderr)
         self.close_ssh_masters()
-
-
-def _is_runserver(pid: int) -> bool:
-    """A live (not zombie) process whose command line runs runserver."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, IndexError):
-        return False
-    return state != "Z" and b"runserver" in cmdline
 
 
 # Measuring.
 
 
 def measure(bench: Bench, tools: tuple[str, ...], rounds: int, budget: float) -> Results:
-    results = Results(tools=tools, rounds_asked=rounds, load_before=load1())
+    results = Results(mode=bench.mode, tools=tools, rounds_asked=rounds, load_before=load1())
     print("warm-up round (not counted): pip's and uv's caches, the page cache, Python's bytecode", file=sys.stderr)
     for tool in tools:
         for kind in KINDS:
             sample = bench.run(tool, kind)
-            print(f"  warm-up {TOOL_LABELS[tool]} {KIND_LABELS[kind]}: {sample.seconds:.2f} s", file=sys.stderr)
+            print(
+                f"  warm-up {TOOL_LABELS[tool]} {KIND_LABELS[kind]}: {sample.seconds:.2f} s{pids(bench, sample)}",
+                file=sys.stderr,
+            )
     started = time.perf_counter()
     for index in range(rounds):
         if index and time.perf_counter() - started > budget:
@@ -621,18 +494,26 @@ def measure(bench: Bench, tools: tuple[str, ...], rounds: int, budget: float) ->
                 results.samples.append(sample)
                 print(
                     f"  round {index + 1}/{rounds} {TOOL_LABELS[tool]} {KIND_LABELS[kind]}: {sample.seconds:.2f} s"
-                    f" (load {sample.load:.2f})",
+                    f" (load {sample.load:.2f}){pids(bench, sample)}",
                     file=sys.stderr,
                 )
         results.rounds = index + 1
     results.elapsed = time.perf_counter() - started
     results.load_after = load1()
+    if isinstance(bench.servers, GunicornServers):
+        results.systemctl_call = bench.servers.call_seconds()
     return results
 
 
+def pids(bench: Bench, sample: Sample) -> str:
+    before, after = sample.pids
+    return f"; {bench.servers.what} pid {before or '-'} -> {after}"
+
+
 @contextlib.contextmanager
-def sandbox_box() -> Iterator[tuple[BoxInfo, Path]]:
-    """This benchmark's own box, up; stopped and purged at the end, also on error. Yields (box, work dir)."""
+def sandbox_box(production: bool) -> Iterator[tuple[BoxInfo, Path, str]]:
+    """This benchmark's own box, up (as a production server with production); stopped and purged at the
+    end, also on error. Yields (box, work dir, the systemctl the box user's sudo runs)."""
     with contextlib.ExitStack() as cleanup:
         parent = Path(tempfile.mkdtemp(prefix="deploy-vs-ansible-"))
         parent.chmod(0o755)  # the box user must traverse it to read the box's bare repo
@@ -645,267 +526,19 @@ def sandbox_box() -> Iterator[tuple[BoxInfo, Path]]:
             ssh_port=free_ports(BOX_ADDRESS, 1)[0],
             resolvers=RESOLVERS,
             authority=AUTHORITY,
+            checkout=CHECKOUT,  # superlists as this checkout's HEAD, whichever deploy_tui is imported
+            production=production,
         )
-        sandbox = Sandbox(config, report=lambda line: print(f"  sandbox: {line}", file=sys.stderr))
+        report = lambda line: print(f"  sandbox: {line}", file=sys.stderr)  # noqa: E731
+        sandbox = Sandbox(config, report=report)
         cleanup.callback(sandbox.down, purge=True)
         print(f"sandbox up: {USER}@{BOX_ADDRESS}:{config.ssh_port}, state in {config.state_dir}", file=sys.stderr)
-        yield sandbox.up(), work
+        box = sandbox.up()
+        yield box, work, Production(config.state_dir, box.user, box.address, report).systemctl
 
 
-# The report.
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0
-
-
-def phase_medians(samples: list[Sample]) -> dict[str, float]:
-    """Median seconds of each phase (and of the rest of the wall time) over samples of one tool and kind."""
-    per_sample: list[dict[str, float]] = []
-    for sample in samples:
-        phases = {phase.name: sum(sample.parts.get(part, 0.0) for part in phase.parts(sample.tool)) for phase in PHASES}
-        phases[REST] = sample.seconds - sum(sample.parts.values())
-        per_sample.append(phases)
-    return {name: med([phases[name] for phases in per_sample]) for name in [p.name for p in PHASES] + [REST]}
-
-
-def round_ratios(results: Results, kind: str, column: str, peer: str) -> list[float]:
-    """peer / column within each round: the tools ran back to back, so under much the same load."""
-    ratios = []
-    for index in range(results.rounds):
-        times = {x.tool: x.seconds for x in results.samples if x.kind == kind and x.round == index}
-        if column in times and peer in times:
-            ratios.append(times[peer] / times[column])
-    return ratios
-
-
-def meets(ratio: float, target: float) -> bool:
-    return ratio > target if target == AHEAD else ratio >= target
-
-
-def target_text(target: float) -> str:
-    return "ahead, > 1x" if target == AHEAD else f">= {target:g}x"
-
-
-def machine() -> str:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 0
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = " ".join(line.split(":", 1)[1].split())
-                break
-    ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True, timeout=10).stderr.strip().split(",")[0]
-    debian = ""
-    with contextlib.suppress(OSError):
-        debian = f"Debian {Path('/etc/debian_version').read_text().strip()}, "
-    versions = ", ".join(
-        f"{name} {importlib.metadata.version(name)}" for name in ("deploy-tui", "asyncssh") if _has_dist(name)
-    )
-    cpu = f"nproc {cpus}{f' ({model})' if model else ''}"
-    return (
-        f"{cpu}, {debian}{platform.machine()}, Python {platform.python_version()}"
-        f" (the box's /usr/bin/python3 {_box_python()}), {ssh}, {versions}"
-    )
-
-
-def _has_dist(name: str) -> bool:
-    try:
-        importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-def _box_python() -> str:
-    out = subprocess.run(["/usr/bin/python3", "--version"], capture_output=True, text=True, timeout=10)
-    return out.stdout.strip().removeprefix("Python ")
-
-
-def s(seconds: float) -> str:
-    return f"{seconds:.2f}"
-
-
-def report(results: Results, peer_versions: str, machine_text: str) -> str:
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    tools = results.tools
-    loads = [sample.load for sample in results.samples]
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    noisy = max(loads) >= 0.5 * cpus
-    load_text = (
-        f"1-minute load average {results.load_before:.2f} before, {min(loads):.2f}-{max(loads):.2f}"
-        f" (median {med(loads):.2f}) as runs started, {results.load_after:.2f} after"
-    )
-    if noisy:
-        load_text += (
-            f": other work on the machine (other engineers' test suites and benchmarks) shared the {cpus} cores,"
-            " so the absolute figures are noisy; the tools take turns, so all saw much the same load, and the"
-            " medians and ratios are what to read (Ansible, with more processes per task, slows down more under load)"
-        )
-    refused = "".join(
-        f' {TOOL_LABELS[column]}: {UNAVAILABLE} (a deploy.toml with `installer = "{INSTALLERS[column]}"` is'
-        f" refused: {reason})."
-        for column, reason in results.refused.items()
-    )
-    per = results.rounds
-    lines = [
-        "### deploy-tui vs Ansible and pyinfra (`benchmarks/deploy_vs_ansible.py`)",
-        "",
-        f"- Date: {now}",
-        f"- Machine: {machine_text}; {peer_versions}",
-        f"- Load: {load_text}.",
-        "- Method: one sandbox box (a real sshd on 127.0.0.2, user `dtuibench`, key login, sudo with a password),"
-        " every tool deploying superlists into it, each into its own site directory and dev-server port."
-        " deploy-tui runs its plan with `dns` and `fts` skipped (so it still runs its smoke step, three HTTP probes"
-        " the others do not make), once with its default installer (pip) and once with the site's"
-        ' `installer = "uv"`. Ansible runs `benchmarks/ansible/deploy.yml` (apt, git, venv, pip, migrate, dev server'
-        " with a pid file restarted when its stamp changed, wait for HTTP 200; SSH pipelining on, facts off, its"
-        " shared connection closed after each run); pyinfra runs `benchmarks/pyinfra/deploy.py`, the same operations"
-        " (its own `apt.packages`, `git.repo`, `pip.virtualenv`, `pip.packages`, `server.shell`, and two written for"
-        " the dev server; paramiko SSH, `--yes`, so facts are read as each operation runs)."
-        " Times are wall clock of each tool's whole process (interpreter start-up included). One warm-up round,"
-        f" then {per} round{'s' if per != 1 else ''} (of {results.rounds_asked} asked), the tools in turn with"
-        " the order rotating each round:"
-        " a first deploy of each (site directory removed and its server stopped before, the caches warm so all"
-        " install the same cached Django wheel), then a no-change redeploy of each. Every run was checked: success,"
-        " HTTP 200 from the site, a new server on a first deploy, the same server (pid) and nothing changed on a"
-        " redeploy (pyinfra counts an operation that ran a command as changed, so its `pip install -r`, migrate and"
-        " wait, which always run as in the playbook, are let through)."
-        f"{refused} The box is this machine, over loopback: no network latency.",
-        "",
-        "| measurement | tool | median s | min s | max s | runs |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    medians: dict[tuple[str, str], float] = {}
-    for kind in KINDS:
-        for tool in TOOLS:
-            values = [sample.seconds for sample in results.of(tool, kind)]
-            if tool not in tools:
-                lines.append(f"| {KIND_LABELS[kind]} | {TOOL_LABELS[tool]} | {UNAVAILABLE} | | | 0 |")
-                continue
-            medians[tool, kind] = med(values)
-            lines.append(
-                f"| {KIND_LABELS[kind]} | {TOOL_LABELS[tool]} | {s(med(values))} | {s(min(values))}"
-                f" | {s(max(values))} | {len(values)} |"
-            )
-    lines += [
-        "",
-        "| ratio (how many times faster deploy-tui is) | of the medians | per round: median (min-max) | target"
-        " (of the medians) |",
-        "|---|---:|---:|---|",
-    ]
-    met: dict[tuple[str, str, str], bool] = {}
-    for kind in KINDS:
-        for column in COLUMNS:
-            for peer in PEERS:
-                label = f"{KIND_LABELS[kind]}: {TOOL_LABELS[peer]} / {TOOL_LABELS[column]}"
-                target = TARGETS.get((column, kind, peer))
-                if column not in tools:
-                    wanted = f"{target_text(target)}: {UNAVAILABLE}" if target else ""
-                    lines.append(f"| {label} | {UNAVAILABLE} | | {wanted} |")
-                    continue
-                ratio = medians[peer, kind] / medians[column, kind]
-                paired = round_ratios(results, kind, column, peer)
-                verdict = "(no target)"
-                if target is not None:
-                    met[column, kind, peer] = meets(ratio, target)
-                    verdict = f"{target_text(target)}: **{'met' if met[column, kind, peer] else 'NOT met'}**"
-                lines.append(
-                    f"| {label} | {ratio:.2f}x | {med(paired):.2f}x ({min(paired):.2f}-{max(paired):.2f}x)"
-                    f" | {verdict} |"
-                )
-    measured_columns = [column for column in COLUMNS if column in tools]
-    inner = {(c, kind): med([x.inner or 0.0 for x in results.of(c, kind)]) for c in measured_columns for kind in KINDS}
-    engine = "; ".join(
-        f"{TOOL_LABELS[c]} {s(inner[c, 'first'])} s on a first deploy and {s(inner[c, 'redeploy'])} s on a redeploy"
-        for c in measured_columns
-    )
-    lines += [
-        "",
-        f"deploy-tui's engine itself (its RunFinished duration) took a median of: {engine}; the rest of its wall"
-        " time is the child Python's start-up and imports.",
-        "",
-        "Where the time goes (median seconds per phase; deploy-tui's step durations, Ansible's task times,"
-        " pyinfra's operation times, each with the facts it read; a column per tool and kind):",
-        "",
-        "| phase | " + " | ".join(f"{kind}: {TOOL_LABELS[tool]}" for kind in KINDS for tool in tools) + " |",
-        "|---|" + "---:|" * (len(KINDS) * len(tools)),
-    ]
-    phases = {(tool, kind): phase_medians(results.of(tool, kind)) for tool in tools for kind in KINDS}
-    for name in [phase.name for phase in PHASES] + [REST]:
-        cells = " | ".join(s(phases[tool, kind][name]) for kind in KINDS for tool in tools)
-        lines.append(f"| {name} | {cells} |")
-    totals = " | ".join(f"**{s(medians[tool, kind])}**" for kind in KINDS for tool in tools)
-    lines.append(f"| total (median wall time) | {totals} |")
-    lines += ["", *analysis(medians, phases, met, results.refused), ""]
-    lines += [
-        "Rerun: `.venv/bin/python benchmarks/deploy_vs_ansible.py --write-readme` (as root; about 10 minutes"
-        " with the default 5 rounds), or everything: `.venv/bin/python benchmarks/run_all.py`.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def analysis(
-    medians: dict[tuple[str, str], float],
-    phases: dict[tuple[str, str], dict[str, float]],
-    met: dict[tuple[str, str, str], bool],
-    refused: dict[str, str],
-) -> list[str]:
-    """What the profile says, for each target: why it is met or where it is missed."""
-    lines = []
-    for (column, kind, peer), target in TARGETS.items():
-        label = f"{KIND_LABELS[kind].capitalize()}, {TOOL_LABELS[column]} against {TOOL_LABELS[peer]}"
-        if column in refused:
-            lines.append(f"- {label} ({target_text(target)}): {UNAVAILABLE}, so not measured.")
-            continue
-        dtui, theirs_total = medians[column, kind], medians[peer, kind]
-        mine, theirs = phases[column, kind], phases[peer, kind]
-        ratio = theirs_total / dtui
-        extra = sorted(((theirs[n] - mine[n], n) for n in mine), reverse=True)
-        biggest = ", ".join(f"{name} (+{s(gap)} s)" for gap, name in extra[:3] if gap > 0) or "no one phase"
-        if met[column, kind, peer]:
-            lines.append(
-                f"- {label}: target met ({ratio:.2f}x, {target_text(target)}). {TOOL_LABELS[peer]}'s extra time"
-                f" is mostly in {biggest}."
-            )
-            continue
-        needed = theirs_total / target
-        text = (
-            f"- {label}: target NOT met ({ratio:.2f}x, not {target_text(target)}): deploy-tui would have to"
-            f" finish in {'under ' if target == AHEAD else ''}{s(needed)} s, and takes {s(dtui)} s."
-        )
-        behind = sorted(((mine[n] - theirs[n], n) for n in mine), reverse=True)
-        losing = ", ".join(f"{name} (+{s(gap)} s)" for gap, name in behind[:3] if gap > 0)
-        if losing:
-            text += f" Where deploy-tui spends more than {TOOL_LABELS[peer]}: {losing}."
-        shared = [phase.name for phase in PHASES if "venv" in phase.dtui or PIP_PART in phase.dtui]
-        mine_shared = sum(mine[name] for name in shared)
-        if kind == "first" and mine_shared > needed:
-            text += (
-                " The profile shows why it is out of reach: creating the virtualenv (which runs ensurepip) and"
-                " installing the same cached Django wheel are the same work for every tool, and those two phases"
-                f" alone take deploy-tui {s(mine_shared)} s ({' + '.join(s(mine[name]) for name in shared)};"
-                f" {TOOL_LABELS[peer]} {' + '.join(s(theirs[name]) for name in shared)}), more than the {s(needed)} s"
-                " the whole deploy would have to fit in: orchestration cannot win back time spent in the commands"
-                f" themselves. Even with no time at all outside them, deploy-tui would be at most"
-                f" {theirs_total / mine_shared:.2f}x faster."
-            )
-        else:
-            slowest = max(((mine[n], n) for n in mine if n != REST), default=(0.0, ""))
-            text += (
-                f" deploy-tui's own largest phase is {slowest[1]} ({s(slowest[0])} s) and its start-up and the"
-                f" rest take {s(mine[REST])} s."
-            )
-        lines.append(text)
-    return lines
-
-
-def write_readme(section: str) -> None:
-    replace_section(START_MARKER, END_MARKER, section, "")
+def write_readme(mode: Mode, section: str) -> None:
+    replace_section(*mode.markers, section, "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -913,6 +546,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="measured rounds: runs of each tool and kind (default 5)")
     parser.add_argument(
         "--budget", type=float, default=1500.0, help="start no new round after this many seconds (default 1500)"
+    )
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="production instead of chapter 9's dev server: the box as a production server, gunicorn and nginx"
+        " (deploy-tui and Ansible; its own README section)",
     )
     parser.add_argument("--write-readme", action="store_true", help=f"replace the section in {README.name}")
     parser.add_argument("--dtui-child", metavar="SPEC_JSON", help=argparse.SUPPRESS)
@@ -926,14 +565,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # A TERM (a timeout, a Ctrl-C'd parent) unwinds like an error: servers stopped, the box purged.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    mode = PRODUCTION if args.production else DEVSERVER
     try:
         ansible_playbook = ensure_tool(ANSIBLE_VENV, ANSIBLE_CORE, "ansible-playbook")
-        pyinfra = ensure_tool(PYINFRA_VENV, PYINFRA, "pyinfra")
-        peer_versions = f"{tool_version(ansible_playbook)}, {tool_version(pyinfra)}"
-        with sandbox_box() as (box, work):
-            refused = installers_refused(box, work)
-            tools = tuple(tool for tool in TOOLS if tool not in refused)
-            bench = Bench(work, box, ansible_playbook, pyinfra)
+        pyinfra = ensure_tool(PYINFRA_VENV, PYINFRA, "pyinfra") if "pyinfra" in mode.peers else None
+        peer_versions = ", ".join(tool_version(program) for program in (ansible_playbook, pyinfra) if program)
+        with sandbox_box(mode.production) as (box, work, systemctl):
+            refused = installers_refused(box, work, mode)
+            tools = tuple(tool for tool in mode.tools if tool not in refused)
+            bench = Bench(mode, work, box, ansible_playbook, pyinfra, systemctl)
             try:
                 results = measure(bench, tools, args.runs, args.budget)
             finally:
@@ -946,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(results, peer_versions, machine_text)
     print(section)
     if args.write_readme:
-        write_readme(section)
+        write_readme(mode, section)
         print(f"wrote {README}", file=sys.stderr)
     return 0
 

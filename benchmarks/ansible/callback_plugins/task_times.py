@@ -45,6 +45,10 @@ class CallbackModule(CallbackBase):
         self._task = task.get_name()
         self._started = time.perf_counter()
 
+    def v2_playbook_on_handler_task_start(self, task):  # type: ignore[no-untyped-def]
+        # A handler (production.yml's "Reload nginx") is timed like a task.
+        self.v2_playbook_on_task_start(task, False)
+
     def v2_runner_on_ok(self, result):  # type: ignore[no-untyped-def]
         self._write("changed" if result._result.get("changed") else "ok")
 
