@@ -9,6 +9,7 @@ warning, and the deployment goes on.
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 
@@ -20,6 +21,9 @@ from deploy_tui.project import Project, check_pin, parse_python_version
 from deploy_tui.steps.base import Context, Step, StepFailed, run
 
 Verdict = str
+
+
+_PINNED = re.compile(r"^[0-9a-f]{7,40}$")  # branch = a commit: what the source step checks out as it is
 
 
 class PreflightStep(Step):
@@ -70,6 +74,12 @@ class PreflightStep(Step):
         here = await run(ctx, self, local, capture=True)
         if not here.ok:
             self._checks.say("code pushed", f"{ctx.options.checkout} is not a git checkout: cannot tell", "warning")
+        elif _PINNED.match(ctx.site.branch):
+            # A commit, not a branch (a rollback, or deploy.toml pinning one): the server checks it out as it is.
+            head = (here.captured.splitlines() or [""])[0].strip()
+            same = head.startswith(ctx.site.branch)
+            found = f"the pinned commit {ctx.site.branch[:10]}" + ("" if same else f" (you are on {head[:10]})")
+            self._checks.say("code pushed", found, "ok")
         else:
             remote = await run(ctx, self, pushed, capture=True)
             self._pushed(ctx, here.captured.splitlines(), remote)

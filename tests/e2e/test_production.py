@@ -118,3 +118,14 @@ def test_production_behind_nginx_then_live_only_after_staging(
     )
     assert outcome.ok, problems(events)
     assert any(isinstance(e, Notice) and "rollback of a bad release, tested by hand" in e.text for e in events)
+
+    # Once staging's FTs pass on that commit, live takes it without an override.
+    staged = dataclasses.replace(staging, site=dataclasses.replace(staging.site, branch=older))
+    outcome, events = staged.run(tmp_path, skip={"dns"}, recording=None)
+    assert outcome.ok, problems(events)
+    assert statuses(events)["fts"] == "passed"
+    outcome, events = dataclasses.replace(live, site=elsewhere).run(tmp_path, only={"gate"}, recording=None)
+    assert outcome.ok, problems(events)
+    assert f"functional tests passed on {older[:10]}" in next(
+        e.summary for e in events if isinstance(e, StepFinished) and e.step == "gate"
+    )
