@@ -225,8 +225,10 @@ def test_f12_pip_killed_by_the_oom_killer(sandbox_box, fresh, tmp_path) -> None:
     _, box = sandbox_box
     outcome, events = fresh.run(tmp_path, only={"source"})
     assert outcome.ok, statuses(events)
-    # The venv made beforehand, uncapped: what the kernel kills under the cap is then pip itself.
-    made = subprocess.run(["python3", "-m", "venv", ".venv"], capture_output=True, timeout=120, **as_box_user(fresh))
+    # The venv made beforehand, uncapped, where the venv step keeps the one for these requirements
+    # (.venvs/<hash>, .venv its link): what the kernel kills under the cap is then pip itself.
+    make = 'h=$(sha256sum < requirements.txt | cut -c1-16) && python3 -m venv .venvs/"$h" && ln -sfn .venvs/"$h" .venv'
+    made = subprocess.run(["sh", "-c", make], capture_output=True, timeout=120, **as_box_user(fresh))
     assert made.returncode == 0, made.stderr
     with memory_capped(box.sshd_pid, PIP_STARVING_LIMIT) as capped:
         outcome, events = fresh.run(tmp_path, only={"venv"})
