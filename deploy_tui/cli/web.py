@@ -83,7 +83,7 @@ def _port_free(host: str, port: int) -> None:
 
 
 def _web(args: argparse.Namespace) -> int:
-    from deploy_tui.web.console import WebConsole, is_loopback
+    from screens.web.console import WebConsole, is_loopback  # the App's delivery to a browser: started lazily
 
     app = _checked(list(args.app))
     _port_free(args.host, args.port)
