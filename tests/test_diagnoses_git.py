@@ -382,3 +382,16 @@ def test_f9_not_for_a_file_git_may_not_create() -> None:
         ("error: unable to create file lists/views.py: Permission denied", "fatal: unable to checkout working tree"),
     )
     assert machine.disk_full("source", denied, text_of(denied)) is None
+
+
+def test_f5_says_where_the_repository_was_asked_from() -> None:
+    from deploy_tui.core.diagnoses import diagnose
+    from deploy_tui.core.failure import Facts, StepFailed
+
+    said = ("fatal: '/srv/reader/x.git' does not appear to be a git repository",)
+    for step, seen, laptop in (("gate", "as this machine sees it", False), ("source", "as the server sees it", True)):
+        d = diagnose(step, StepFailed("git: exit status 128", said, Facts(repo="/srv/reader/x.git")))
+        assert d is not None
+        assert d.code == "F5"
+        assert seen in d.cause
+        assert ("a path on your laptop is not a path on the server" in d.cause) is laptop

@@ -188,6 +188,10 @@ _NOT_THERE = re.compile(
 )
 
 
+# Steps that ask the repository from this machine, not from the server (the gate: what live would deploy).
+_ASKED_HERE = frozenset({"gate"})
+
+
 @rule
 def repository_not_there(step: str, failure: StepFailed, text: str) -> Diagnosis | None:
     said = _NOT_THERE.search(text)
@@ -199,14 +203,18 @@ def repository_not_there(step: str, failure: StepFailed, text: str) -> Diagnosis
         if re.search(r"Repository not found|could not be found", said[0])
         else ""
     )
-    local = " (a path on your laptop is not a path on the server)" if repo.startswith(("/", "file://")) else ""
+    if step in _ASKED_HERE:
+        seen, local, where = "as this machine sees it", "", "from here"
+    else:
+        seen, where = "as the server sees it", f"from the server, as {user}"
+        local = " (a path on your laptop is not a path on the server)" if repo.startswith(("/", "file://")) else ""
     return Diagnosis(
         step=step,
         code="F5",
-        cause=f"There is no git repository at {repo}, as the server sees it: the URL or path in deploy.toml is "
+        cause=f"There is no git repository at {repo}, {seen}: the URL or path in deploy.toml is "
         f"mistyped{local}, or the repository was renamed or never created.{hidden}",
         fix=f"Correct repo in deploy.toml: copy the URL from your checkout (git remote get-url origin) or the "
-        f"repository's page, then try it from the server, as {user}: git ls-remote {shlex.quote(repo)}. It must "
+        f"repository's page, then try it {where}: git ls-remote {shlex.quote(repo)}. It must "
         "list your branches before the server can clone it.",
         evidence=evidence(failure, r"repository|not found|does not exist|remote:"),
     )
