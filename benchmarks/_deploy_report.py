@@ -249,7 +249,7 @@ def report(results: Results, peer_versions: str, machine_text: str) -> str:
     lines += [
         "",
         f"deploy-tui's engine itself (its RunFinished duration) took a median of: {engine}; the rest of its wall"
-        " time is the child Python's start-up and imports.",
+        " time is the command's start-up (Python, its imports, reading deploy.toml and the checkout) and its exit.",
         "",
         "Where the time goes (median seconds per phase; deploy-tui's step durations, Ansible's task times"
         + (", pyinfra's operation times" if "pyinfra" in tools else "")

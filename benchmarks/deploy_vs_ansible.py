@@ -17,8 +17,10 @@ own dev-server port, so they never fight. Four columns, measured in one run:
 The playbook and the pyinfra deploy do what deploy-tui's plan does (apt, git, venv, pip,
 migrate, the dev server as a background process with a pid file, restarted when what it
 runs from changed, then wait until it answers). Each run is timed from the start of its
-process to its end (`ansible-playbook`, `pyinfra`, or a child Python running deploy-tui's
-`runner.execute`), so every tool pays its interpreter start-up. Measured, the tools in turn
+process to its end (`ansible-playbook`, `pyinfra`, or `deploy-tui run --headless`, with its
+sudo password from a file, read back from the recording it writes), so every tool pays its
+interpreter start-up and its exit, with Python's bytecode caches in place as an installed tool
+has them (deploy-tui's own modules compiled first). Measured, the tools in turn
 run by run (the order rotating each round, so each tool goes first as often as the others):
 
   (1) a first deploy: the site directory (and its dev server) removed before each run;
@@ -61,7 +63,6 @@ checked and stopped in _servers.py, the report in _deploy_report.py. Needs root,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -99,7 +100,7 @@ from _servers import BenchmarkError, DevServers, GunicornServers, Target
 from readme_section import replace_section
 
 from deploy_tui.sandbox.box import BoxInfo, Sandbox, SandboxConfig, SandboxError
-from deploy_tui.sandbox.demo import box_site_values, deploy_toml
+from deploy_tui.sandbox.demo import deploy_toml
 from deploy_tui.sandbox.production import Production
 
 HERE = Path(__file__).resolve().parent
@@ -123,54 +124,46 @@ SKIP = ("dns", "fts")
 RUN_TIMEOUT = 600.0  # one deploy, any tool
 
 
-# The deploy-tui child process: one run of the engine, its results as JSON.
+# What deploy-tui's recording says of a run: status, step times (the venv step's pip part apart), problems.
 
 
-def dtui_child(spec_path: Path) -> int:
-    """Run deploy-tui's plan as the spec says; write status, step times and problems to spec["result"]."""
-    from deploy_tui.core.config import make_site
-    from deploy_tui.core.events import CommandFinished, CommandStarted, Diagnosis, Event, RunFinished, StepFinished
-    from deploy_tui.core.resolvers import Resolver
-    from deploy_tui.core.secrets import Secret
-    from deploy_tui.runner import RunRequest, execute, read_checkout, settle_address
-    from deploy_tui.steps import Options
-
-    spec = json.loads(spec_path.read_text())
-    site = make_site("bench", spec["site"], "benchmark site")
-    resolvers = tuple(
-        Resolver(f"sandbox {i}", address, port, "loopback") for i, (address, port) in enumerate(spec["resolvers"], 1)
-    )
-    password = Path(spec["password_file"]).read_text().strip()
-    events: list[Event] = []
-    # As `deploy-tui run` does it: the checkout read and the address settled when the run is assembled.
-    request = RunRequest(
-        site=site,
-        address=settle_address(site),
-        resolvers=resolvers,
-        options=Options(checkout=CHECKOUT),
-        sudo_password=Secret(password),
-        skip=frozenset(SKIP),
-        recording=Path(spec["recording"]),
-        checkout=read_checkout(site, CHECKOUT),
-    )
-    outcome, _ = asyncio.run(execute(request, events.append))
-    finished = [e for e in events if isinstance(e, StepFinished)]
-    steps: dict[str, dict[str, Any]] = {e.step: {"status": e.status, "seconds": e.duration} for e in finished}
+def read_recording(path: Path) -> dict[str, Any]:
+    """The run's result as the benchmark reads it, from the recording `deploy-tui run` wrote."""
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    finished = [e for e in events if e.get("kind") == "StepFinished"]
+    steps: dict[str, dict[str, Any]] = {e["step"]: {"status": e["status"], "seconds": e["duration"]} for e in finished}
     # Split the venv step: its pip install command apart from the rest (the check, python3 -m venv).
-    pip_ids = {e.command_id for e in events if isinstance(e, CommandStarted) and "pip install" in e.argv_display}
-    pip = sum(e.duration for e in events if isinstance(e, CommandFinished) and e.command_id in pip_ids)
+    started = [e for e in events if e.get("kind") == "CommandStarted"]
+    pip_ids = {e["command_id"] for e in started if "pip install" in e["argv_display"]}
+    pip = sum(e["duration"] for e in events if e.get("kind") == "CommandFinished" and e["command_id"] in pip_ids)
     if "venv" in steps:
         steps["venv"]["seconds"] -= pip
         steps[PIP_PART] = {"status": steps["venv"]["status"], "seconds": pip}
-    result = {
-        "status": outcome.status,
+    run = next((e for e in events if e.get("kind") == "RunFinished"), None)
+    return {
+        "status": run["status"] if run else "unfinished",
         "steps": steps,
-        "run_seconds": next((e.duration for e in events if isinstance(e, RunFinished)), None),
-        "problems": [f"{e.step}: {e.status}: {e.summary}" for e in finished if e.status == "failed"]
-        + [f"{e.code} {e.cause} -- {e.fix} {' | '.join(e.evidence[-5:])}" for e in events if isinstance(e, Diagnosis)],
+        "run_seconds": run["duration"] if run else None,
+        "problems": [f"{e['step']}: {e['status']}: {e.get('summary', '')}" for e in finished if e["status"] == "failed"]
+        + [
+            f"{e['code']} {e['cause']} -- {e['fix']} {' | '.join(e['evidence'][-5:])}"
+            for e in events
+            if e.get("kind") == "Diagnosis"
+        ],
     }
-    Path(spec["result"]).write_text(json.dumps(result))
-    return 0 if outcome.ok else 1
+
+
+def child_env() -> dict[str, str]:
+    """Every tool's environment: this one, but free to use and write Python's bytecode caches, as an
+    installed tool runs (pip compiles what it installs; a shell that says PYTHONDONTWRITEBYTECODE would
+    make deploy-tui, installed editable here, compile its ~100 modules from source on every start)."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def compile_deploy_tui() -> None:
+    """deploy-tui's own modules compiled once, as `pip install` leaves a non-editable install."""
+    folders = [str(CHECKOUT / "deploy_tui"), str(CHECKOUT / "screens")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True, env=child_env(), timeout=300)
 
 
 # Setting up: ansible-core and pyinfra, what deploy-tui accepts, ports, the site targets.
@@ -322,38 +315,38 @@ class Bench:
         return sample
 
     def _dtui(self, target: Target, kind: str, load: float) -> Sample:
+        """`deploy-tui run --headless` as an operator runs it, its results read from the recording it writes."""
         box = self.box
         n = self.runs
-        result_path = self.work / f"dtui-{n}.json"
         installer = {"installer": INSTALLERS[target.tool]} if target.tool in INSTALLERS else {}
-        spec = {
-            "site": {
-                **box_site_values(box, target.domain),
-                "site_dir": target.site_dir,
-                "app_port": target.app_port,
-                **installer,
-                **({"production": True} if self.mode.production else {}),
-            },
-            "resolvers": [[r.address, r.port] for r in box.resolvers],
-            "password_file": str(box.sudo_password_file),
-            "recording": str(self.work / f"dtui-{n}.jsonl"),
-            "artifacts": str(self.work / "ft-artifacts"),
-            "result": str(result_path),
-        }
-        spec_path = self.work / f"dtui-{n}.spec.json"
-        spec_path.write_text(json.dumps(spec))
-        argv = [sys.executable, str(Path(__file__).resolve()), "--dtui-child", str(spec_path)]
+        production = {"production": True} if self.mode.production else {}
+        config = self.work / f"dtui-{n}.deploy.toml"
+        site = {"site_dir": target.site_dir, "app_port": target.app_port, **installer, **production}
+        config.write_text(deploy_toml(box, target.domain, **site))
+        recording = self.work / f"dtui-{n}.jsonl"
+        argv = [
+            str(Path(sys.executable).with_name("deploy-tui")),
+            *("run", "--config", str(config), "--headless", "--checkout", str(CHECKOUT)),
+            *("--sudo-password-file", str(box.sudo_password_file), "--recording", str(recording)),
+            *(arg for step in SKIP for arg in ("--skip", step)),
+        ]
         started = time.perf_counter()
         process = subprocess.run(
-            argv, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=self.work, stdin=subprocess.DEVNULL
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            cwd=self.work,
+            stdin=subprocess.DEVNULL,
+            env=child_env(),
         )
         seconds = time.perf_counter() - started
         label = TOOL_LABELS[target.tool]
-        if not result_path.exists():
+        if not recording.exists():
             raise BenchmarkError(
-                f"{label} run {n} wrote no result (exit {process.returncode}): {process.stderr[-2000:]}"
+                f"{label} run {n} wrote no recording (exit {process.returncode}): {process.stderr[-2000:]}"
             )
-        result = json.loads(result_path.read_text())
+        result = read_recording(recording)
         if process.returncode or result["status"] != "passed":
             raise BenchmarkError(f"{label} run {n} {result['status']}: {'; '.join(result['problems'])[-2000:]}")
         statuses = {step: info["status"] for step, info in result["steps"].items()}
@@ -423,7 +416,7 @@ class Bench:
         times = self.work / f"{tool}-{n}.times.jsonl"
         log = self.work / f"{tool}-{n}.log"
         # pyinfra puts an activated virtualenv's packages on its own sys.path: none is lent to it.
-        environ = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+        environ = {key: value for key, value in child_env().items() if key != "VIRTUAL_ENV"}
         with log.open("w") as out:
             started = time.perf_counter()
             process = subprocess.run(
@@ -554,10 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         " (deploy-tui and Ansible; its own README section)",
     )
     parser.add_argument("--write-readme", action="store_true", help=f"replace the section in {README.name}")
-    parser.add_argument("--dtui-child", metavar="SPEC_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.dtui_child:
-        return dtui_child(Path(args.dtui_child))
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if os.geteuid() != 0:
@@ -570,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         ansible_playbook = ensure_tool(ANSIBLE_VENV, ANSIBLE_CORE, "ansible-playbook")
         pyinfra = ensure_tool(PYINFRA_VENV, PYINFRA, "pyinfra") if "pyinfra" in mode.peers else None
         peer_versions = ", ".join(tool_version(program) for program in (ansible_playbook, pyinfra) if program)
+        compile_deploy_tui()
         with sandbox_box(mode.production) as (box, work, systemctl):
             refused = installers_refused(box, work, mode)
             tools = tuple(tool for tool in mode.tools if tool not in refused)

@@ -1,5 +1,3 @@
-import sys
+from deploy_tui.cli.main import entry
 
-from deploy_tui.cli.main import main
-
-sys.exit(main())
+entry()

@@ -309,3 +309,104 @@ def test_forced_skipped_and_verifying_steps_are_not_checked_ahead() -> None:
     assert session.ran == ["check a", "apply c", "apply v"]
     assert session.most_at_once == 1
     _in_turn(events)
+
+
+class Looking(Recorded):
+    """A verifying step that only looks: its apply runs one command and says what it saw."""
+
+    verifies = True
+    looks_only = True
+
+    async def apply(self, ctx: Context) -> str:
+        result = await ctx.session.run(Shell(f"look {self.id}"), step=self.id)
+        if not result.ok:
+            raise StepFailed(f"{self.id} saw a failure", result.stderr_tail)
+        return f"{self.id} looked"
+
+
+def test_a_step_that_only_looks_runs_ahead_and_is_kept_when_nothing_changed() -> None:
+    plan: list[Step] = [Recorded("a", done=True), Recorded("b", done=True), Looking("smoke")]
+    outcome, events, session = _run_held(plan)
+    assert outcome.status == "passed"
+    assert sorted(session.ran) == ["check a", "check b", "look smoke"]  # once, ahead, with the checks
+    assert session.most_at_once == 3
+    finished = [(e.step, e.status, e.summary) for e in events if isinstance(e, ev.StepFinished)]
+    assert finished[-1] == ("smoke", "passed", "smoke looked")
+    _in_turn(events)
+
+
+def test_a_look_ahead_is_thrown_away_unseen_when_an_earlier_step_has_work_to_do() -> None:
+    # b has work to do: the look taken before b's work is stale; it is stopped, never shown, and taken again.
+    plan: list[Step] = [Recorded("a", done=True), Recorded("b"), Looking("smoke")]
+    outcome, events, session = _run_held(plan, [("look smoke", Answer(1, stderr=("down before b",)))])
+    assert outcome.status == "failed"  # the rule still says down: the second look fails, in its own turn
+    smoke = [e for e in events if e.step == "smoke"]
+    looks = [e for e in smoke if isinstance(e, ev.CommandStarted)]
+    assert len(looks) <= 1  # the look taken ahead said nothing; only the one in smoke's turn is shown
+    assert [e.argv_display for e in looks] == ["look smoke"]
+    assert session.ran.index("apply b") < len(session.ran) - 1
+    assert session.ran[-1] == "look smoke"  # looked again after b's work
+    _in_turn(events)
+
+
+def test_a_look_ahead_that_saw_a_failure_with_nothing_changed_fails_its_step_with_a_diagnosis() -> None:
+    plan: list[Step] = [Recorded("a", done=True), Looking("smoke")]
+    outcome, events, session = _run_held(plan, [("look smoke", Answer(1, stderr=("refused",)))])
+    assert outcome.status == "failed"
+    assert session.ran.count("look smoke") == 1
+    finished = {e.step: e.status for e in events if isinstance(e, ev.StepFinished)}
+    assert finished == {"a": "already-done", "smoke": "failed"}
+    _in_turn(events)
+
+
+def test_no_look_ahead_after_a_forced_step() -> None:
+    plan: list[Step] = [Recorded("a", done=True), Looking("smoke")]
+    _, events, session = _run_held(plan, force={"a"})
+    assert session.ran == ["apply a", "look smoke"]
+    _in_turn(events)
+
+
+class Telling(Recorded):
+    """A step whose apply tells when it found nothing to do, like `manage.py migrate`."""
+
+    apply_tells_done = True
+
+    def __init__(self, step_id: str, *, nothing: bool) -> None:
+        super().__init__(step_id)
+        self.nothing = nothing
+
+    async def apply(self, ctx: Context) -> str:
+        from deploy_tui.core.plan import AlreadyDone
+
+        summary = await super().apply(ctx)
+        if self.nothing:
+            raise AlreadyDone("nothing to apply")
+        return summary
+
+
+def test_after_an_earlier_change_a_step_that_tells_is_applied_without_a_second_check() -> None:
+    plan: list[Step] = [Recorded("source"), Telling("migrate", nothing=True), Telling("other", nothing=False)]
+    outcome, events, session = _run_held(plan)
+    assert outcome.status == "passed"
+    finished = {e.step: (e.status, e.summary) for e in events if isinstance(e, ev.StepFinished)}
+    assert finished["migrate"] == ("already-done", "nothing to apply")
+    assert finished["other"] == ("passed", "other applied")
+    # Checked once, ahead; in its turn applied straight away, which told what the check would have.
+    assert session.ran.count("check migrate") == 1
+    assert session.ran.count("apply migrate") == 1
+    _in_turn(events)
+
+
+def test_a_step_that_tells_is_kept_already_done_by_its_check_ahead_when_nothing_changed() -> None:
+    plan: list[Step] = [Recorded("source", done=True), Telling("migrate", nothing=True)]
+    plan[1].done = True  # type: ignore[attr-defined]
+    outcome, events, session = _run_held(plan)
+    assert outcome.status == "passed"
+    assert "apply migrate" not in session.ran  # the read-only check said so: nothing run that could change a thing
+    _in_turn(events)
+
+
+def test_a_forced_step_that_finds_nothing_to_do_counts_as_run() -> None:
+    _, finished, session, _ = _run([Telling("migrate", nothing=True)], force={"migrate"})
+    assert finished == {"migrate": "passed"}
+    assert session.ran == ["apply migrate"]

@@ -86,9 +86,10 @@ def test_uv_is_copied_only_when_the_server_has_not_got_it(tmp_path: Path, monkey
     monkeypatch.setattr(uv, "cache_dir", lambda tag: cache)
     platform = ("uname -m", Answer(0, stdout=("x86_64", "ldd (Debian GLIBC 2.36) 2.36")))
 
-    def bring(there: str) -> tuple[str, list[str]]:
+    def bring(there: str, stamp: str = "|") -> tuple[str, list[str]]:
         events: list[Event] = []
-        session = FakeSession(events.append, [platform, ("sha256sum <", Answer(0, stdout=(there,)))])
+        answer = ("uname -m", Answer(0, stdout=(*platform[1].stdout, stamp)))
+        session = FakeSession(events.append, [answer, ("sha256sum <", Answer(0, stdout=(there,)))])
         ctx = Context(site=replace(SITE, installer="uv"), emit=events.append, address="127.0.0.2", session=session)
         said = asyncio.run(uv.bring_uv(ctx, VenvStep()))
         return said, session.ran
@@ -96,6 +97,14 @@ def test_uv_is_copied_only_when_the_server_has_not_got_it(tmp_path: Path, monkey
     said, ran = bring(f"{sha}  -")
     assert said == f"uv {uv.UV_VERSION} already on the server"
     assert not [c for c in ran if c.startswith("put ")]
+    assert any(c.startswith(f"echo {sha} ") and uv.VERIFIED in c for c in ran)  # noted as checked, as it is now
+    # The same file as when last checked (inode, size, time): not hashed again.
+    said, ran = bring("", stamp=f"{sha} 41 4096 1700000000|41 4096 1700000000")
+    assert said == f"uv {uv.UV_VERSION} already on the server"
+    assert not [c for c in ran if "sha256sum" in c or c.startswith("put ")]
+    # Replaced since (another inode): hashed, and found to differ, so copied again.
+    said, ran = bring("", stamp=f"{sha} 41 4096 1700000000|42 4096 1700000000")
+    assert said == f"uv {uv.UV_VERSION} copied to the server"
     said, ran = bring("")
     assert said == f"uv {uv.UV_VERSION} copied to the server"
     assert f"put uv.gz {uv.REMOTE_DIR}/uv.gz" in ran

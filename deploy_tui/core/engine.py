@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from deploy_tui.core.events import (
     Diagnosis,
@@ -30,7 +32,7 @@ from deploy_tui.core.events import (
     StepStarted,
 )
 from deploy_tui.core.failure import StepFailed
-from deploy_tui.core.plan import Context, Step
+from deploy_tui.core.plan import AlreadyDone, Context, Step
 from deploy_tui.core.session import SessionError
 from deploy_tui.core.statuses import RunStatus, StepStatus
 
@@ -60,6 +62,22 @@ class RunOutcome:
     @property
     def ok(self) -> bool:
         return self.status == "passed"
+
+
+@dataclass
+class Ahead:
+    """What runs ahead of each step's turn: the checks, and the looks of steps that only look."""
+
+    checks: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+    looks: dict[str, asyncio.Future[str]] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)  # looks stopped early: a check before them found work to do
+
+    def stop_if_stale(self, step: str, check: asyncio.Future[bool]) -> None:
+        """A check that ended without saying "done": its step will change things (or the run stops there),
+        so the look after it would be thrown away: stopped now, before it asks the server anything more."""
+        if check.cancelled() or check.exception() is not None or not check.result():
+            self.stopped.add(step)
+            self.looks[step].cancel()
 
 
 class Engine:
@@ -130,7 +148,7 @@ class Engine:
         dry_run: bool,
         keep_going: bool,
     ) -> None:
-        ahead = {} if dry_run else self._check_ahead(plan, only, skip, force)
+        ahead = Ahead() if dry_run else self._run_ahead(plan, only, skip, force)
         try:
             for step in plan:
                 if only and step.id not in only:
@@ -141,7 +159,9 @@ class Engine:
                     skip=step.id in skip,
                     force=step.id in force,
                     dry_run=dry_run,
-                    ahead=ahead.get(step.id),
+                    check=ahead.checks.get(step.id),
+                    look=ahead.looks.get(step.id),
+                    look_stopped=step.id in ahead.stopped,
                 )
                 outcome.steps[step.id] = status
                 if status == "failed":
@@ -149,28 +169,40 @@ class Engine:
                     if not keep_going or outcome.crashed:
                         break
         finally:
-            for check in ahead.values():
-                check.cancel()
-            await asyncio.gather(*ahead.values(), return_exceptions=True)
+            pending: list[asyncio.Future[Any]] = [*ahead.checks.values(), *ahead.looks.values()]
+            for future in pending:
+                future.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             if self.ctx.hold is not None:
                 self.ctx.hold.drop()
 
-    def _check_ahead(
+    def _run_ahead(
         self, plan: Sequence[Step], only: Collection[str], skip: Collection[str], force: Collection[str]
-    ) -> dict[str, asyncio.Future[bool]]:
-        """Every step that will be checked, checked now and at once (over the one connection).
+    ) -> Ahead:
+        """Every step that will be checked, checked now and at once (over the one connection); and a step
+        that only looks (the smoke test), looked now too, for a run in which nothing turns out to change.
 
         Only when the events can be held back for each step's turn. A result is used only while
-        no step of this run has changed anything (see `_one`); the checks only read.
+        no step of this run has changed anything (see `_one`); the checks and the looks only read.
         """
         hold = self.ctx.hold
         if hold is None:
-            return {}
-        steps = [
-            s for s in plan if (not only or s.id in only) and s.id not in skip and s.id not in force and not s.verifies
-        ]
-        hold.hold(s.id for s in steps)
-        return {s.id: asyncio.ensure_future(s.check(self.ctx)) for s in steps}
+            return Ahead()
+        chosen = [s for s in plan if (not only or s.id in only) and s.id not in skip]
+        checked = [s for s in chosen if s.id not in force and not s.verifies]
+        ahead = Ahead({s.id: asyncio.ensure_future(s.check(self.ctx)) for s in checked})
+        before: list[asyncio.Future[bool]] = []
+        for step in chosen:
+            if step.looks_only and step.verifies:
+                if any(s.id in force for s in chosen[: chosen.index(step)]):
+                    break  # a forced step applies: the looks after it would be stale
+                ahead.looks[step.id] = asyncio.ensure_future(step.apply(self.ctx))
+                for check in before:  # a step found with work to do will change things: stop looking
+                    check.add_done_callback(functools.partial(ahead.stop_if_stale, step.id))
+            elif step.id in ahead.checks:
+                before.append(ahead.checks[step.id])
+        hold.hold([*ahead.checks, *ahead.looks])
+        return ahead
 
     async def _one(
         self,
@@ -180,9 +212,18 @@ class Engine:
         skip: bool,
         force: bool,
         dry_run: bool,
-        ahead: asyncio.Future[bool] | None = None,
+        check: asyncio.Future[bool] | None = None,
+        look: asyncio.Future[str] | None = None,
+        look_stopped: bool = False,
     ) -> StepStatus:
         emit, ctx = self.ctx.emit, self.ctx
+        if look is not None and (self._changed or look_stopped):
+            # Overtaken: what it saw is not what is there now. Let it end, say none of it, look again.
+            look.cancel()
+            await asyncio.gather(look, return_exceptions=True)
+            if ctx.hold is not None:
+                ctx.hold.discard(step.id)
+            look = None
         started = StepStarted(step=step.id, title=step.title)
         if ctx.hold is not None:
             ctx.hold.turn(started)  # then what its check, run ahead, has said so far
@@ -201,12 +242,16 @@ class Engine:
                 host = "localhost" if command.here or not command.run else ctx.session.label
                 emit(PlannedCommand(step=step.id, argv_display=command.display, host=host, sudo=command.sudo))
             return finish("planned")
+        changed = self._changed
         try:
-            if not step.verifies and not force and await self._done(step, ahead):
+            if not step.verifies and not force and await self._done(step, check):
                 return finish("already-done", "already done")
             if not step.verifies:
                 self._changed = True
-            summary = await step.apply(ctx)
+            summary = await (look if look is not None else step.apply(ctx))
+        except AlreadyDone as done:
+            self._changed = changed  # it found nothing to do, and did nothing
+            return finish("passed" if force else "already-done", str(done) or "already done")
         except asyncio.CancelledError:
             finish("cancelled")
             raise
@@ -230,11 +275,15 @@ class Engine:
         return finish("passed", summary)
 
     async def _done(self, step: Step, ahead: asyncio.Future[bool] | None) -> bool:
-        """Whether the step is already done: its check run ahead, unless an earlier step has changed things since."""
+        """Whether the step is already done: its check run ahead, unless an earlier step has changed things since.
+
+        A step whose apply tells by itself is then applied without a second check (False here)."""
         if ahead is not None and not self._changed:
             return await ahead
         if ahead is not None:
             await asyncio.gather(ahead, return_exceptions=True)  # stale now; its output was shown, so let it end
+        if step.apply_tells_done:
+            return False
         return await step.check(self.ctx)
 
     def _diagnose(self, step: Step, failure: StepFailed, outcome: RunOutcome) -> None:

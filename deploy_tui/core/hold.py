@@ -6,6 +6,10 @@ each such step's events aside and lets them through when the engine says the ste
 turn has come, so the walkthrough, the printer and the recording see every step's
 events between its StepStarted and its StepFinished, as in a run that checks one
 step at a time.
+
+A step that only looks (the smoke test) can run ahead too; when a step before it
+changes something, its look is stale and what it said is discarded, never shown:
+the step runs again in its turn.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ class Hold:
         self._downstream(started)
         for event in self._held.pop(started.step, []):
             self._downstream(event)
+
+    def discard(self, step: str) -> None:
+        """A step's look run ahead was overtaken (a step before it changed things): what it said goes unseen."""
+        if step in self._held:
+            self._held[step] = []
 
     def drop(self) -> None:
         """The run ended before these steps' turn: their checks (read-only) are not reported."""

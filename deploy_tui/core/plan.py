@@ -84,6 +84,11 @@ class Context:
     # Set when emit (and the sessions' events) go through a Hold: the engine then checks every step at once.
     hold: Hold | None = None
     runs_dir: Path | None = None  # where the runs are recorded: what a gate reads
+    secret_key_kept: bool = False  # the site's SECRET_KEY was found on the server and is masked: read once a run
+
+
+class AlreadyDone(Exception):
+    """Raised by a step's apply (one that says apply_tells_done) that found its work already done."""
 
 
 class Step:
@@ -94,6 +99,12 @@ class Step:
     sudo: ClassVar[bool] = False
     results: ClassVar[Results] = ""  # the results view its pane shows
     before_lock: ClassVar[bool] = False  # runs here before the deploy lock, and before anything touches the server
+    # A verifying step that only looks (probes, reads): run ahead with the checks, its result kept when no
+    # step before it changes anything, and thrown away unseen when one does.
+    looks_only: ClassVar[bool] = False
+    # Applying tells by itself when there was nothing to do (it raises AlreadyDone) at no more cost than a
+    # check: once an earlier step has changed things, the engine applies it without checking it again.
+    apply_tells_done: ClassVar[bool] = False
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         """The commands apply runs, in order: also what a dry run and the guide show."""

@@ -100,7 +100,7 @@ def manage(ctx: Context, args: str) -> str:
 
 async def keep_secret_key(ctx: Context, step: Step, *, create: bool) -> None:
     """The site's SECRET_KEY, made once on the server when create is set, is masked from now on."""
-    if not any("{secret_key}" in value for _, value in ctx.layout.env):
+    if ctx.secret_key_kept or not any("{secret_key}" in value for _, value in ctx.layout.env):
         return
     make = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
     script = f"(test -s {KEY} || ({make})) && cat {KEY}" if create else f"cat {KEY} 2>/dev/null || true"
@@ -108,6 +108,7 @@ async def keep_secret_key(ctx: Context, step: Step, *, create: bool) -> None:
     key = found.captured.strip()
     if key:
         ctx.redactor.add(Secret(key))
+        ctx.secret_key_kept = True
     elif create:
         raise StepFailed(f"could not make the site's secret key ({ctx.site.directory}/{KEY})", found.stderr_tail)
 

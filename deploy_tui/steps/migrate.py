@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from deploy_tui.core.commands import Shell, StepCommand
 from deploy_tui.core.failure import Facts
+from deploy_tui.core.plan import AlreadyDone
 from deploy_tui.steps.base import Context, Step, in_site, keep_secret_key, manage, must, run
+
+NOTHING_TO_APPLY = "No migrations to apply."  # what Django's migrate says when the schema is current
 
 
 class MigrateStep(Step):
     id = "migrate"
     title = "Database migrations"
+    # migrate says when it had nothing to apply: after an earlier step changed something, running it costs
+    # what `migrate --check` would (Django's start-up), so it is run instead of checking first.
+    apply_tells_done = True
     guide = (
         "Django builds the database tables from the migrations in the code. A fresh server has an "
         "empty database: without this step the first page that touches it fails with 'no such table'. "
@@ -30,5 +36,11 @@ class MigrateStep(Step):
         (migrate,) = self.commands(ctx)
         await keep_secret_key(ctx, self, create=True)
         # The env names the database file, for a diagnosis that says which file to give back.
-        await must(ctx, self, migrate, facts=Facts(env=ctx.layout.env))
-        return "database migrated"
+        said: list[str] = []
+        await must(
+            ctx, self, migrate, facts=Facts(env=ctx.layout.env), on_line=lambda stream, line: said.append(line.strip())
+        )
+        if NOTHING_TO_APPLY in said:
+            raise AlreadyDone("no migrations to apply")
+        applied = sum(1 for line in said if line.startswith("Applying ") and line.endswith(" OK"))
+        return f"database migrated ({applied} migration{'s' if applied != 1 else ''} applied)"

@@ -3,7 +3,9 @@
 The engine checks every step at the start of a run over the one SSH connection and trusts those
 answers only until a step of the run changes something. Each scenario changes one thing (the code,
 the requirements, the site's environment, the server stopped) and the statuses must be those the
-one-step-at-a-time engine gave, with each step's events inside its own turn.
+one-step-at-a-time engine gave, with each step's events inside its own turn. The smoke test
+looks ahead too: kept when nothing changed, thrown away unseen and taken again when something did
+(the server stopped: its look saw "refused", and the step must say the server's answer after it).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 
 import pytest
 
-from deploy_tui.core.events import Event, StepFinished, StepStarted
+from deploy_tui.core.events import Event, ProbeResult, StepFinished, StepStarted
 from tests.e2e.test_reader_repos import ReaderRepo, reader_repo  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
@@ -26,6 +28,13 @@ def statuses(events: list[Event]) -> dict[str, str]:
 
 
 def in_turn(events: list[Event]) -> None:
+    """Each step's events inside its turn; the smoke test's three probes said once, though it may have
+    looked ahead of its turn too (a look that something changed under is thrown away unseen)."""
+    probes = [e for e in events if isinstance(e, ProbeResult)]
+    # (this reader's list view answers a list that does not exist with a 500 of its own, not a 404)
+    assert [(p.vantage, p.status) for p in probes][:2] == [("outside", 200), ("inside", 200)], probes
+    assert [p.vantage for p in probes] == ["outside", "inside", "outside"], probes
+    assert next(e.status for e in events if isinstance(e, StepFinished) and e.step == "smoke") == "passed"
     current = ""
     for event in events:
         if isinstance(event, StepStarted):
