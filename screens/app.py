@@ -9,6 +9,7 @@ walkthrough, which buffers what it draws.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,23 @@ from screens.widgets.step_pane import StepInfo
 Runner = Callable[..., Awaitable[Any]]
 
 
+def _freeze_start_up_objects() -> None:
+    """Keep what start-up made (modules, classes, the request) out of the collector's full passes.
+
+    They live as long as the process, yet every full collection walks them all again: the first
+    one fell inside the walkthrough's first frame and cost it ~20 ms, and later ones pause the UI
+    as long. Once per process: freezing again for every app made, as the tests make them, could keep
+    an earlier app's garbage for good.
+    """
+    global _frozen
+    if not _frozen:
+        gc.freeze()
+        _frozen = True
+
+
+_frozen = False
+
+
 class DeployApp(App[int]):
     """deploy-tui: a first deployment, step by step."""
 
@@ -50,6 +68,7 @@ class DeployApp(App[int]):
         autostart: bool = False,
     ) -> None:
         super().__init__()
+        _freeze_start_up_objects()
         self.request = request
         self.autostart = autostart
         self.last_outcome: str | None = None

@@ -84,6 +84,17 @@ class WalkthroughScreen(Screen[None]):
                 yield OutputPane(id="output")
         yield Footer(compact=True, show_command_palette=False)
 
+    def _compositor_refresh(self) -> None:
+        # Textual holds every repaint while the app mounts (App.batch_update), yet it still draws a
+        # screen pushed from App.on_mount, as this one is, and throws the drawing away: ~16 ms of the
+        # first frame spent on a frame nobody sees. Skipped while held; the refresh asks for the one
+        # drawing that shows, as soon as they are let go. (Pushing the screen after the app's mount
+        # instead would save as much, but the app would then say it is ready before its screen is.)
+        if getattr(self.app, "_batch_count", 0):
+            self.refresh()
+            return
+        super()._compositor_refresh()
+
     def on_mount(self) -> None:
         self.query_one("#steps").border_title = "Steps"
         self.query_one("#output").border_title = "Output"

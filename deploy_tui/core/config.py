@@ -24,7 +24,6 @@ import ipaddress
 import os
 import re
 import stat
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -150,6 +149,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{where}: not UTF-8 text (byte {error.start}); a deploy.toml is TOML text: is this the right file?"
         ) from None
+    import tomllib  # here, not at import: every start imports this module, only a deploy.toml needs the parser
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import configparser
 import re
-import tomllib
 
 from deploy_tui.project.files import Repo, join, parent
 from deploy_tui.project.model import Browser, FunctionalTests, Runner, SourceLine
@@ -19,6 +17,10 @@ _SERVER_VARIABLES = ("STAGING_SERVER", "TEST_SERVER")
 
 def _pytest_django(repo: Repo, dirs: list[str]) -> bool:
     """Whether a pytest config file names DJANGO_SETTINGS_MODULE (pytest-django is set up)."""
+    # Imported here, not at start-up: most checkouts have none of these files to parse.
+    import configparser
+    import tomllib
+
     for d in dict.fromkeys(dirs):
         text = repo.read(join(d, "pyproject.toml"))
         if text:

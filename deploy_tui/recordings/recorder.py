@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploy_tui.core.events import Event, to_json
-from deploy_tui.recordings.index import Index
+
+if TYPE_CHECKING:
+    from deploy_tui.recordings.index import Index
 
 
 class Recorder:
@@ -27,7 +30,10 @@ class Recorder:
         # Exclusive: one file per run, never two runs in one (a name taken is an error, not a merge).
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._offset = os.fstat(self._fd).st_size
-        self.index = Index()
+        # Imported here: the runner (and so the app's start-up) needs the recorder, not the index's reader.
+        from deploy_tui.recordings.index import Index
+
+        self.index: Index = Index()
 
     def __call__(self, event: Event) -> None:
         data = (to_json(event) + "\n").encode()

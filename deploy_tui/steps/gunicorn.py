@@ -10,7 +10,6 @@ process. The chapter 9 dev server, if it still runs, is stopped first.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 import shlex
@@ -78,6 +77,8 @@ def _stamp(ctx: Context, unit: str) -> str:
     """What gunicorn runs from: the commit, the requirements, the environment as written, the unit."""
     requirements = shlex.quote(ctx.layout.requirements)
     env = env_digest(ctx)
+    import hashlib  # here: the plan is imported at every start, and a staging site never stamps a unit
+
     text = hashlib.sha256(unit.encode()).hexdigest()[:16]
     return (
         f'printf \'%s %s %s %s\\n\' "$(git rev-parse HEAD)" "$(sha256sum < {requirements} | cut -c1-16)" {env} {text}'

@@ -62,7 +62,9 @@ class OutputPane(Vertical):
         self._pending = []
         log = self.log_widget
         log.clear()
-        log.write_lines(list(self._lines.get(step, ())))
+        lines = self._lines.get(step)
+        if lines:  # each write starts a thread worker: none for a step with nothing to show yet
+            log.write_lines(list(lines))
         self.query_one("#progress-line", Static).update("")
 
     def clear(self, step: str) -> None:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.widgets import DataTable, Static
 
 from deploy_tui.core.events import CheckResult, Diagnosis, DnsAnswer, ProbeResult, Progress, TestFinished, TestStarted
 from deploy_tui.core.plan import Results
-from screens.widgets.diagnosis_card import DiagnosisCard
 from screens.widgets.tables import ChecksTable, DnsTable, FtBoard, ProbeTable
+
+if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
+
+    from screens.widgets.diagnosis_card import DiagnosisCard
 
 TABLES = {"checks": ChecksTable, "dns": DnsTable, "probes": ProbeTable, "tests": FtBoard}
 
@@ -89,6 +94,8 @@ class StepPane(VerticalScroll):
         if self._later(self.progress, event):
             return
         if self._bar is None:
+            from textual.widgets import ProgressBar  # its module too waits for the first progress
+
             self._bar = ProgressBar(total=event.total, show_eta=False, id=f"progress-{self.step_id}")
             self.mount(self._bar, before=0)
         self._bar.update(total=event.total, progress=event.done)
@@ -97,6 +104,8 @@ class StepPane(VerticalScroll):
         if self._later(self.diagnose, diagnosis):
             return
         if self._card is None:
+            from screens.widgets.diagnosis_card import DiagnosisCard
+
             self._card = DiagnosisCard()
             self.mount(self._card, before=0)
         self._card.show(diagnosis)

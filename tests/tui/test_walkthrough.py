@@ -270,3 +270,36 @@ async def test_a_rollback_and_a_gated_production_plan_show_their_own_steps() -> 
             assert titles[0] == first
             assert wanted in titles
             assert "Database migrations" not in titles or first != "Back to an earlier release"
+
+
+async def test_the_walkthrough_is_drawn_once_the_app_lets_repaints_go_and_not_before() -> None:
+    """Its first drawing is the one that reaches the terminal: none is made while the app still mounts."""
+    drawn: list[bool] = []  # for each rendered update of the walkthrough: were repaints held then?
+
+    class Watched(DeployApp):
+        def _display(self, screen, renderable) -> None:  # type: ignore[no-untyped-def]
+            if isinstance(screen, WalkthroughScreen) and renderable is not None:
+                drawn.append(bool(self._batch_count))
+            super()._display(screen, renderable)
+
+    app = Watched(request=request(PASSWORD), runner=ScriptedRunner([]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert isinstance(app.screen, WalkthroughScreen)  # there as soon as the app is ready, as before
+        await pilot.pause()
+    assert drawn
+    assert not any(drawn)
+
+
+async def test_a_steps_status_shows_in_its_item_and_a_failed_step_is_marked() -> None:
+    app = make_app(ScriptedRunner([]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        item = app.screen.query_one(StepList).item("dns")
+        item.set_status("failed", 2.5)
+        await pilot.pause()
+        assert item.has_class("-failed")
+        assert str(item.render()).splitlines()[1].strip() == "failed 2.5s"
+        assert item.size.height == 2  # the status line is laid out, not cut
+        item.set_status("pending")
+        await pilot.pause()
+        assert not item.has_class("-failed")
+        assert item.size.height == 1
