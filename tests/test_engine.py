@@ -410,3 +410,45 @@ def test_a_forced_step_that_finds_nothing_to_do_counts_as_run() -> None:
     _, finished, session, _ = _run([Telling("migrate", nothing=True)], force={"migrate"})
     assert finished == {"migrate": "passed"}
     assert session.ran == ["apply migrate"]
+
+
+class Beside(Recorded):
+    """A step that needs none of the work of the step named before it: the two may work at once."""
+
+    runs_beside = frozenset({"static"})
+
+
+def test_a_step_that_needs_none_of_its_predecessors_work_runs_beside_it_and_is_reported_after_it() -> None:
+    plan: list[Step] = [Recorded("source", done=True), Recorded("static"), Beside("migrate"), Recorded("server")]
+    outcome, events, session = _run_held(plan)
+    assert outcome.status == "passed"
+    finished = [(e.step, e.status) for e in events if isinstance(e, ev.StepFinished)]
+    assert finished == [("source", "already-done"), ("static", "passed"), ("migrate", "passed"), ("server", "passed")]
+    # migrate's work started as static's did, before static's had ended; server waited for both.
+    assert session.ran.index("check migrate") < session.ran.index("apply static") < session.ran.index("apply migrate")
+    assert session.ran.index("apply migrate") < session.ran.index("check server", 4)
+    _in_turn(events)
+
+
+def test_when_the_step_before_fails_the_step_beside_it_says_what_it_did_and_the_run_stops() -> None:
+    plan: list[Step] = [Recorded("static"), Beside("migrate"), Recorded("server")]
+    outcome, events, session = _run_held(plan, [("apply static", Answer(1, stderr=("disk full",)))])
+    assert outcome.status == "failed"
+    finished = [(e.step, e.status) for e in events if isinstance(e, ev.StepFinished)]
+    assert finished == [("static", "failed"), ("migrate", "passed")]  # it did run: the recording says so
+    assert "apply server" not in session.ran
+    _in_turn(events)
+
+
+def test_a_step_runs_beside_only_the_steps_it_names_and_only_when_one_applies() -> None:
+    # The step before is done: nothing to work beside; migrate is checked and applied in its own turn.
+    plan: list[Step] = [Recorded("static", done=True), Beside("migrate")]
+    _, events, session = _run_held(plan)
+    assert session.ran == ["check static", "check migrate", "apply migrate"]
+    _in_turn(events)
+    # Not named: venv's work is needed, so nothing runs beside it.
+    plan = [Recorded("venv"), Beside("migrate")]
+    _, events, session = _run_held(plan)
+    assert session.ran.index("apply venv") < session.ran.index("apply migrate")
+    assert session.ran[-1] == "apply migrate"
+    _in_turn(events)

@@ -71,6 +71,8 @@ class Ahead:
     checks: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
     looks: dict[str, asyncio.Future[str]] = field(default_factory=dict)
     stopped: set[str] = field(default_factory=set)  # looks stopped early: a check before them found work to do
+    # Steps whose work started beside the step before them (runs_beside), its status and summary to come.
+    beside: dict[str, asyncio.Future[tuple[StepStatus, str]]] = field(default_factory=dict)
 
     def stop_if_stale(self, step: str, check: asyncio.Future[bool]) -> None:
         """A check that ended without saying "done": its step will change things (or the run stops there),
@@ -149,10 +151,15 @@ class Engine:
         keep_going: bool,
     ) -> None:
         ahead = Ahead() if dry_run else self._run_ahead(plan, only, skip, force)
+        chosen = [step for step in plan if not only or step.id in only]
         try:
-            for step in plan:
-                if only and step.id not in only:
-                    continue
+            for index, step in enumerate(chosen):
+                if step.id in outcome.steps:
+                    continue  # reported already: it worked beside the step before, which failed
+                following = chosen[index + 1] if index + 1 < len(chosen) else None
+                beside = None
+                if following is not None and step.id in following.runs_beside and following.id not in skip:
+                    beside = functools.partial(self._start_beside, following, ahead, force)
                 status = await self._one(
                     step,
                     outcome,
@@ -162,19 +169,36 @@ class Engine:
                     check=ahead.checks.get(step.id),
                     look=ahead.looks.get(step.id),
                     look_stopped=step.id in ahead.stopped,
+                    beside=beside,
+                    early=ahead.beside.get(step.id),
                 )
                 outcome.steps[step.id] = status
                 if status == "failed":
                     outcome.status = "failed"
+                    if following is not None and following.id in ahead.beside:
+                        # It has been doing its work beside this one: let it end and say what it did.
+                        outcome.steps[following.id] = await self._one(
+                            following, outcome, skip=False, force=False, dry_run=False, early=ahead.beside[following.id]
+                        )
                     if not keep_going or outcome.crashed:
                         break
         finally:
-            pending: list[asyncio.Future[Any]] = [*ahead.checks.values(), *ahead.looks.values()]
+            pending: list[asyncio.Future[Any]] = [*ahead.checks.values(), *ahead.looks.values(), *ahead.beside.values()]
             for future in pending:
                 future.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             if self.ctx.hold is not None:
                 self.ctx.hold.drop()
+
+    def _start_beside(self, step: Step, ahead: Ahead, force: Collection[str]) -> None:
+        """The step before this one has begun its work, which this one does not need: this one's starts now,
+        its events held for its turn (a failure, or a bug, is reported then, as in its own turn)."""
+        hold = self.ctx.hold
+        if hold is None or step.id in ahead.beside:
+            return
+        hold.hold([step.id])
+        work = self._work(step, force=step.id in force, check=ahead.checks.get(step.id), look=None)
+        ahead.beside[step.id] = asyncio.ensure_future(work)
 
     def _run_ahead(
         self, plan: Sequence[Step], only: Collection[str], skip: Collection[str], force: Collection[str]
@@ -215,6 +239,8 @@ class Engine:
         check: asyncio.Future[bool] | None = None,
         look: asyncio.Future[str] | None = None,
         look_stopped: bool = False,
+        beside: Callable[[], None] | None = None,
+        early: asyncio.Future[tuple[StepStatus, str]] | None = None,
     ) -> StepStatus:
         emit, ctx = self.ctx.emit, self.ctx
         if look is not None and (self._changed or look_stopped):
@@ -242,16 +268,11 @@ class Engine:
                 host = "localhost" if command.here or not command.run else ctx.session.label
                 emit(PlannedCommand(step=step.id, argv_display=command.display, host=host, sudo=command.sudo))
             return finish("planned")
-        changed = self._changed
         try:
-            if not step.verifies and not force and await self._done(step, check):
-                return finish("already-done", "already done")
-            if not step.verifies:
-                self._changed = True
-            summary = await (look if look is not None else step.apply(ctx))
-        except AlreadyDone as done:
-            self._changed = changed  # it found nothing to do, and did nothing
-            return finish("passed" if force else "already-done", str(done) or "already done")
+            if early is not None:
+                status, summary = await early
+            else:
+                status, summary = await self._work(step, force=force, check=check, look=look, beside=beside)
         except asyncio.CancelledError:
             finish("cancelled")
             raise
@@ -272,7 +293,32 @@ class Engine:
             emit(Notice(step=step.id, level="error", text=f"{text}; please report it with this run's recording"))
             outcome.crashed = True
             return finish("failed", text)
-        return finish("passed", summary)
+        return finish(status, summary)
+
+    async def _work(
+        self,
+        step: Step,
+        *,
+        force: bool,
+        check: asyncio.Future[bool] | None,
+        look: asyncio.Future[str] | None,
+        beside: Callable[[], None] | None = None,
+    ) -> tuple[StepStatus, str]:
+        """Check the step (or take its check run ahead), apply it unless done: its status and summary.
+
+        beside: called as the step starts applying, to start the next step's work alongside."""
+        changed = self._changed
+        try:
+            if not step.verifies and not force and await self._done(step, check):
+                return "already-done", "already done"
+            if not step.verifies:
+                self._changed = True
+            if beside is not None and self.ctx.hold is not None:
+                beside()
+            return "passed", await (look if look is not None else step.apply(self.ctx))
+        except AlreadyDone as done:
+            self._changed = changed  # it found nothing to do, and did nothing
+            return ("passed" if force else "already-done"), str(done) or "already done"
 
     async def _done(self, step: Step, ahead: asyncio.Future[bool] | None) -> bool:
         """Whether the step is already done: its check run ahead, unless an earlier step has changed things since.

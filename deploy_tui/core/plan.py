@@ -9,6 +9,7 @@ the plan list, nothing else.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,8 @@ class Context:
     hold: Hold | None = None
     runs_dir: Path | None = None  # where the runs are recorded: what a gate reads
     secret_key_kept: bool = False  # the site's SECRET_KEY was found on the server and is masked: read once a run
+    # Steps working at once (runs_beside) make and read the key one at a time: one key, made once.
+    secret_key_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class AlreadyDone(Exception):
@@ -105,6 +108,9 @@ class Step:
     # Applying tells by itself when there was nothing to do (it raises AlreadyDone) at no more cost than a
     # check: once an earlier step has changed things, the engine applies it without checking it again.
     apply_tells_done: ClassVar[bool] = False
+    # Steps this one may work at the same time as, when one of them comes just before it: it needs none of
+    # their work, nor they its. Its events are held until its turn, so the steps are still reported in order.
+    runs_beside: ClassVar[frozenset[str]] = frozenset()
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         """The commands apply runs, in order: also what a dry run and the guide show."""

@@ -100,17 +100,20 @@ def manage(ctx: Context, args: str) -> str:
 
 async def keep_secret_key(ctx: Context, step: Step, *, create: bool) -> None:
     """The site's SECRET_KEY, made once on the server when create is set, is masked from now on."""
-    if ctx.secret_key_kept or not any("{secret_key}" in value for _, value in ctx.layout.env):
+    if not any("{secret_key}" in value for _, value in ctx.layout.env):
         return
-    make = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
-    script = f"(test -s {KEY} || ({make})) && cat {KEY}" if create else f"cat {KEY} 2>/dev/null || true"
-    found = await run(ctx, step, in_site(ctx.site, Shell(script)), secret_output=True)
-    key = found.captured.strip()
-    if key:
-        ctx.redactor.add(Secret(key))
-        ctx.secret_key_kept = True
-    elif create:
-        raise StepFailed(f"could not make the site's secret key ({ctx.site.directory}/{KEY})", found.stderr_tail)
+    async with ctx.secret_key_lock:
+        if ctx.secret_key_kept:
+            return
+        make = f"umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > {KEY}"
+        script = f"(test -s {KEY} || ({make})) && cat {KEY}" if create else f"cat {KEY} 2>/dev/null || true"
+        found = await run(ctx, step, in_site(ctx.site, Shell(script)), secret_output=True)
+        key = found.captured.strip()
+        if key:
+            ctx.redactor.add(Secret(key))
+            ctx.secret_key_kept = True
+        elif create:
+            raise StepFailed(f"could not make the site's secret key ({ctx.site.directory}/{KEY})", found.stderr_tail)
 
 
 async def run(

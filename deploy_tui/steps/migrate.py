@@ -16,6 +16,9 @@ class MigrateStep(Step):
     # migrate says when it had nothing to apply: after an earlier step changed something, running it costs
     # what `migrate --check` would (Django's start-up), so it is run instead of checking first.
     apply_tells_done = True
+    # collectstatic reads the code and writes files; migrate reads the code and writes the database: neither
+    # needs the other, so on a deploy that runs both (a first one, new code) they run at once.
+    runs_beside = frozenset({"static"})
     guide = (
         "Django builds the database tables from the migrations in the code. A fresh server has an "
         "empty database: without this step the first page that touches it fails with 'no such table'. "
