@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from deploy_tui.project.model import EnvKind, EnvRead
@@ -83,6 +84,9 @@ _DJANGO_ENVIRON_METHODS = frozenset(
 )
 
 
+_PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+
+
 @dataclass(frozen=True)
 class _Match:
     key: ast.expr  # the expression naming the variable
@@ -94,6 +98,9 @@ class Env:
 
     def __init__(self, tree: ast.Module, source: str, file: str) -> None:
         self.source = source
+        # Split once, as the parser counts lines (\n, \r\n, \r; not str.splitlines' form feeds and the like):
+        # Python 3.11's ast.get_source_segment splits the whole file again on every call.
+        self._lines = _PHYSICAL_LINE.findall(source)
         self.file = file
         self.env_objects: set[str] = set()
         self.schema_defaults: set[str] = set()
@@ -159,8 +166,20 @@ class Env:
         if found is None or name is None:
             return None
         line = getattr(node, "lineno", 0)
-        text = ast.get_source_segment(self.source, node) or ""
+        text = self._segment(node)
         return EnvRead(name=name, line=line, kind=found.kind, file=self.file, text=" ".join(text.split()))
+
+    def _segment(self, node: ast.AST) -> str:
+        """The node's source text, as ast.get_source_segment gives it (offsets are UTF-8 bytes)."""
+        start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        first, last = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if start is None or end is None or first is None or last is None or end > len(self._lines):
+            return ""
+        lines = [line.encode() for line in self._lines[start - 1 : end]]
+        if len(lines) == 1:
+            return lines[0][first:last].decode(errors="replace")
+        lines[0], lines[-1] = lines[0][first:], lines[-1][:last]
+        return b"".join(lines).decode(errors="replace")
 
     def reads_in(self, node: ast.AST) -> list[EnvRead]:
         """Every read under node, in source order."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import html
 import importlib
 import re
 import shlex
@@ -55,6 +54,8 @@ def warm() -> None:
 
 def title_of(body: str) -> str:
     match = _TITLE.search(body)
+    import html  # here: a run that never probes has no use for it
+
     return html.unescape(" ".join(match.group(1).split())) if match else ""
 
 

@@ -12,13 +12,10 @@ needs the mirror in uv's own settings too (or installer = "pip").
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import shlex
 import shutil
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 from deploy_tui.core.commands import Shell, StepCommand
@@ -107,6 +104,10 @@ def cache_dir(tag: str) -> Path:
 
 def _unpack_wheel(wheel: Path, dest: Path) -> None:
     """The uv binary out of its wheel, gzipped, with its SHA-256 beside it; written whole or not at all."""
+    import gzip  # here: only a first uv fetch needs them, not every start
+    import hashlib
+    import zipfile
+
     with zipfile.ZipFile(wheel) as archive:
         name = next((n for n in archive.namelist() if n.endswith(".data/scripts/uv")), None)
         if name is None:
