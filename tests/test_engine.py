@@ -424,6 +424,8 @@ def test_a_step_that_needs_none_of_its_predecessors_work_runs_beside_it_and_is_r
     assert outcome.status == "passed"
     finished = [(e.step, e.status) for e in events if isinstance(e, ev.StepFinished)]
     assert finished == [("source", "already-done"), ("static", "passed"), ("migrate", "passed"), ("server", "passed")]
+    summary = next(e.summary for e in events if isinstance(e, ev.StepFinished) and e.step == "migrate")
+    assert summary == "migrate applied (worked beside static)"  # its time is its own work's, said so
     # migrate's work started as static's did, before static's had ended; server waited for both.
     assert session.ran.index("check migrate") < session.ran.index("apply static") < session.ran.index("apply migrate")
     assert session.ran.index("apply migrate") < session.ran.index("check server", 4)

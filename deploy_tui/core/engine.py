@@ -73,6 +73,7 @@ class Ahead:
     stopped: set[str] = field(default_factory=set)  # looks stopped early: a check before them found work to do
     # Steps whose work started beside the step before them (runs_beside), its status and summary to come.
     beside: dict[str, asyncio.Future[tuple[StepStatus, str]]] = field(default_factory=dict)
+    beside_of: dict[str, tuple[str, float]] = field(default_factory=dict)  # the step it ran beside, and since when
 
     def stop_if_stale(self, step: str, check: asyncio.Future[bool]) -> None:
         """A check that ended without saying "done": its step will change things (or the run stops there),
@@ -159,7 +160,7 @@ class Engine:
                 following = chosen[index + 1] if index + 1 < len(chosen) else None
                 beside = None
                 if following is not None and step.id in following.runs_beside and following.id not in skip:
-                    beside = functools.partial(self._start_beside, following, ahead, force)
+                    beside = functools.partial(self._start_beside, following, ahead, force, step.id)
                 status = await self._one(
                     step,
                     outcome,
@@ -171,6 +172,7 @@ class Engine:
                     look_stopped=step.id in ahead.stopped,
                     beside=beside,
                     early=ahead.beside.get(step.id),
+                    early_of=ahead.beside_of.get(step.id),
                 )
                 outcome.steps[step.id] = status
                 if status == "failed":
@@ -178,7 +180,13 @@ class Engine:
                     if following is not None and following.id in ahead.beside:
                         # It has been doing its work beside this one: let it end and say what it did.
                         outcome.steps[following.id] = await self._one(
-                            following, outcome, skip=False, force=False, dry_run=False, early=ahead.beside[following.id]
+                            following,
+                            outcome,
+                            skip=False,
+                            force=False,
+                            dry_run=False,
+                            early=ahead.beside[following.id],
+                            early_of=ahead.beside_of[following.id],
                         )
                     if not keep_going or outcome.crashed:
                         break
@@ -190,7 +198,7 @@ class Engine:
             if self.ctx.hold is not None:
                 self.ctx.hold.drop()
 
-    def _start_beside(self, step: Step, ahead: Ahead, force: Collection[str]) -> None:
+    def _start_beside(self, step: Step, ahead: Ahead, force: Collection[str], before: str) -> None:
         """The step before this one has begun its work, which this one does not need: this one's starts now,
         its events held for its turn (a failure, or a bug, is reported then, as in its own turn)."""
         hold = self.ctx.hold
@@ -199,6 +207,7 @@ class Engine:
         hold.hold([step.id])
         work = self._work(step, force=step.id in force, check=ahead.checks.get(step.id), look=None)
         ahead.beside[step.id] = asyncio.ensure_future(work)
+        ahead.beside_of[step.id] = (before, time.monotonic())
 
     def _run_ahead(
         self, plan: Sequence[Step], only: Collection[str], skip: Collection[str], force: Collection[str]
@@ -241,6 +250,7 @@ class Engine:
         look_stopped: bool = False,
         beside: Callable[[], None] | None = None,
         early: asyncio.Future[tuple[StepStatus, str]] | None = None,
+        early_of: tuple[str, float] | None = None,
     ) -> StepStatus:
         emit, ctx = self.ctx.emit, self.ctx
         if look is not None and (self._changed or look_stopped):
@@ -255,9 +265,12 @@ class Engine:
             ctx.hold.turn(started)  # then what its check, run ahead, has said so far
         else:
             emit(started)
-        began = time.monotonic()
+        # A step that worked beside the one before it: its time is its work's, from when that began.
+        began = early_of[1] if early is not None and early_of is not None else time.monotonic()
 
         def finish(status: StepStatus, summary: str = "") -> StepStatus:
+            if early is not None and early_of is not None:
+                summary = f"{summary} (worked beside {early_of[0]})"
             emit(StepFinished(step=step.id, status=status, duration=time.monotonic() - began, summary=summary))
             return status
 

@@ -100,7 +100,7 @@ class Env:
         self.source = source
         # Split once, as the parser counts lines (\n, \r\n, \r; not str.splitlines' form feeds and the like):
         # Python 3.11's ast.get_source_segment splits the whole file again on every call.
-        self._lines = _PHYSICAL_LINE.findall(source)
+        self._lines: list[str] = _PHYSICAL_LINE.findall(source)
         self.file = file
         self.env_objects: set[str] = set()
         self.schema_defaults: set[str] = set()
@@ -171,9 +171,12 @@ class Env:
 
     def _segment(self, node: ast.AST) -> str:
         """The node's source text, as ast.get_source_segment gives it (offsets are UTF-8 bytes)."""
-        start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
-        first, last = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
-        if start is None or end is None or first is None or last is None or end > len(self._lines):
+        where = [getattr(node, name, None) for name in ("lineno", "end_lineno", "col_offset", "end_col_offset")]
+        numbers = [n for n in where if isinstance(n, int)]
+        if len(numbers) != 4:
+            return ""
+        start, end, first, last = numbers
+        if end > len(self._lines):
             return ""
         lines = [line.encode() for line in self._lines[start - 1 : end]]
         if len(lines) == 1:
