@@ -110,7 +110,9 @@ def method_text(results: Results) -> str:
     """How the figures were made: the box, what each tool runs, the rounds and the checks."""
     per = results.rounds
     rounds = (
-        " Times are wall clock of each tool's whole process (interpreter start-up included). One warm-up round,"
+        " Times are wall clock of each tool's whole process (interpreter start-up and exit included; deploy-tui as"
+        " an operator runs it, `deploy-tui run --headless` with its sudo password from a file, its step times read"
+        " from the recording it writes, its modules compiled as an installed package has them). One warm-up round,"
         f" then {per} round{'s' if per != 1 else ''} (of {results.rounds_asked} asked), the tools in turn with"
         " the order rotating each round:"
     )
@@ -255,7 +257,9 @@ def report(results: Results, peer_versions: str, machine_text: str) -> str:
         + (", pyinfra's operation times" if "pyinfra" in tools else "")
         + ", each with the facts it read; a column per tool and kind). deploy-tui checks all its steps at once"
         " when the run starts, over its one connection, so a step already done shows only what is left of its"
-        " check when its turn comes, often nothing: the checks overlap the preflight and one another.",
+        " check when its turn comes, often nothing: the checks overlap the preflight and one another. Where a"
+        " step has work to do, migrations run beside static files (collectstatic), each timed from its own start,"
+        " so on a first deploy the two overlap and the rest of deploy-tui's wall time can come out negative.",
         "",
         "| phase | " + " | ".join(f"{kind}: {TOOL_LABELS[tool]}" for kind in KINDS for tool in tools) + " |",
         "|---|" + "---:|" * (len(KINDS) * len(tools)),

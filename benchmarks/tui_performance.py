@@ -1001,15 +1001,19 @@ Investigated by hand on 2026-11-25 (cProfile, tracemalloc, a monkeypatched SshSe
 not remeasured when the script reruns.
 
 - **Cold start.** Before 2026-11-25 19:30 the walkthrough took 609 ms against 207 (2.94x): `screens.app`
-  imported asyncssh (with cryptography, ~120 ms) through `deploy_tui.remote.ssh`, and `config` imported dnspython
-  (~55 ms). Both now load only when a run starts (`known_hosts.py`, `shell.py` and `names.py` hold the plain
-  types and checks the screens need), and progress bars, diagnosis cards and step panes are made on first use (88
-  widgets down to 39). What is left: deploy-tui's and the screens' own modules (~65 ms, the event
-  dataclasses and the step modules) and the walkthrough's first compose, CSS and layout (~160 ms against
-  the hello-world's ~20: a ListView, a Log, DataTables and eight step panes, one of which shows). The next
-  step would be mounting a step's pane on its first selection; even so, a bare Textual hello-world is a
-  hard yardstick: Python plus Textual's own imports are ~170 ms of its ~185 ms, leaving the walkthrough
-  ~110 ms of its own at 1.5x.
+  imported asyncssh (with cryptography, ~120 ms) and `config` dnspython (~55 ms); both now load only when a
+  run starts, and progress bars, diagnosis cards and step panes are made on first use (88 widgets down to 39).
+  On 2026-11-26 (issue 16, investigated by hand the same way): both apps now start from compiled bytecode (the
+  earlier runs recompiled deploy-tui's own sources under the shell's PYTHONDONTWRITEBYTECODE, ~45 ms that an
+  installed deploy-tui never pays, while Textual's came compiled); `gc.freeze()` once start-up is done keeps a
+  ~20 ms full collection out of the first frame; the walkthrough no longer renders once for nothing while
+  Textual holds repaints during the app's mount (~16 ms); the step items draw their own text (33 widgets,
+  not 43); tomllib, configparser, the recording index and hashlib load where used. From 2.49x to ~1.8x.
+  What is left: our imports (~47 ms: the event dataclasses ~7.5, the project reader ~12, config, failure,
+  plan) and Textual's CSS parse and apply, compose, layout and render of 33 widgets (~69 ms; removing one
+  part at a time, the Footer ~10, the checks table ~10, the step list ~9, the Header ~6). A walkthrough
+  screen holding a single Static would already be ~1.47x: at 1.5x there is almost no room for widgets of our
+  own, so the target is out of reach without a first frame that looks less than the walkthrough does.
 - **Flood throughput.** Fixed for the target as the issue states it (against `ssh box seq 1000000` with its
   handshake: from 0.46x to about 1x) by three changes: `LineSplitter.feed` looks at carriage returns only
   when a chunk has one, the Redactor searches a whole batch once and goes line by line only when a secret

@@ -223,7 +223,9 @@ class Engine:
             return Ahead()
         chosen = [s for s in plan if (not only or s.id in only) and s.id not in skip]
         checked = [s for s in chosen if s.id not in force and not s.verifies]
-        ahead = Ahead({s.id: asyncio.ensure_future(s.check(self.ctx)) for s in checked})
+        ahead = Ahead()
+        for step in sorted(checked, key=lambda s: not s.check_first):  # stable: the plan's order otherwise
+            ahead.checks[step.id] = asyncio.ensure_future(step.check(self.ctx))
         before: list[asyncio.Future[bool]] = []
         for step in chosen:
             if step.looks_only and step.verifies:

@@ -111,6 +111,9 @@ class Step:
     # Steps this one may work at the same time as, when one of them comes just before it: it needs none of
     # their work, nor they its. Its events are held until its turn, so the steps are still reported in order.
     runs_beside: ClassVar[frozenset[str]] = frozenset()
+    # Its check is the slowest (Django starts for it): when the checks run at once, sent first, so that the
+    # others' channels and shells, opened in the same moment, do not delay the one the run waits on longest.
+    check_first: ClassVar[bool] = False
 
     def commands(self, ctx: Context) -> tuple[StepCommand, ...]:
         """The commands apply runs, in order: also what a dry run and the guide show."""

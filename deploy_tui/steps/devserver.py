@@ -8,6 +8,7 @@ redeploy that changed the code, the requirements or the settings restarts it.
 from __future__ import annotations
 
 import shlex
+from math import ceil
 
 from deploy_tui.core.commands import Shell, StepCommand, stop_group_script
 from deploy_tui.core.failure import Facts
@@ -88,9 +89,11 @@ class DevServerStep(Step):
             in_site(
                 site,
                 Shell(
-                    f"i=0; while [ $i -lt {int(ctx.options.start_timeout * 5)} ]; do "
+                    # Asked every 50 ms (runserver listens ~0.25 s after it starts), for start_timeout seconds.
+                    f"end=$(($(date +%s) + {ceil(ctx.options.start_timeout)})); "
+                    f'while [ "$(date +%s)" -lt "$end" ]; do '
                     f"curl -s -o /dev/null -m 1 http://127.0.0.1:{port}/ && exit 0; "
-                    f"{_alive_script()} || exit 3; sleep 0.2; i=$((i+1)); done; exit 4"
+                    f"{_alive_script()} || exit 3; sleep 0.05; done; exit 4"
                 ),
                 "wait until it answers",
             ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from math import ceil
 
 from deploy_tui.core.commands import CommandResult, Shell, StepCommand, stop_group_script
 from deploy_tui.core.failure import Backstage, Facts
@@ -153,10 +154,11 @@ class GunicornStep(Step):
             in_site(
                 site,
                 Shell(
-                    f"i=0; while [ $i -lt {int(ctx.options.start_timeout * 5)} ]; do "
+                    f"end=$(($(date +%s) + {ceil(ctx.options.start_timeout)})); "
+                    f'while [ "$(date +%s)" -lt "$end" ]; do '
                     f"test -S {SOCKET} && curl -s -o /dev/null -m 2 --unix-socket {SOCKET} "
                     f"-H {shlex.quote('Host: ' + site.domain)} http://localhost/ && exit 0; "
-                    "sleep 0.2; i=$((i+1)); done; exit 4"
+                    "sleep 0.05; done; exit 4"
                 ),
                 "wait until it answers on its socket",
             ),
