@@ -454,3 +454,26 @@ def test_a_step_runs_beside_only_the_steps_it_names_and_only_when_one_applies() 
     assert session.ran.index("apply venv") < session.ran.index("apply migrate")
     assert session.ran[-1] == "apply migrate"
     _in_turn(events)
+
+
+def test_cancelled_while_a_step_works_beside_the_one_before_both_say_so() -> None:
+    from deploy_tui.core.hold import Hold
+
+    events: list[ev.Event] = []
+    hold = Hold(events.append)
+    session = Paused(hold, [("apply static", Answer(0, hang=True)), ("apply migrate", Answer(0, hang=True))])
+    ctx = Context(site=SITE, emit=hold, address="127.0.0.2", session=session, hold=hold)
+    plan: list[Step] = [Recorded("static"), Beside("migrate"), Recorded("server")]
+
+    async def scenario() -> None:
+        run = asyncio.ensure_future(Engine(plan, ctx).run())
+        while "apply migrate" not in session.ran:
+            await asyncio.sleep(0.01)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(scenario())
+    finished = [(e.step, e.status) for e in events if isinstance(e, ev.StepFinished)]
+    assert finished == [("static", "cancelled"), ("migrate", "cancelled")]  # migrate began: it is not dropped
+    _in_turn(events)

@@ -74,6 +74,7 @@ class Ahead:
     # Steps whose work started beside the step before them (runs_beside), its status and summary to come.
     beside: dict[str, asyncio.Future[tuple[StepStatus, str]]] = field(default_factory=dict)
     beside_of: dict[str, tuple[str, float]] = field(default_factory=dict)  # the step it ran beside, and since when
+    beside_steps: dict[str, Step] = field(default_factory=dict)
 
     def stop_if_stale(self, step: str, check: asyncio.Future[bool]) -> None:
         """A check that ended without saying "done": its step will change things (or the run stops there),
@@ -195,8 +196,24 @@ class Engine:
             for future in pending:
                 future.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            self._unreported_beside(ahead, outcome)
             if self.ctx.hold is not None:
                 self.ctx.hold.drop()
+
+    def _unreported_beside(self, ahead: Ahead, outcome: RunOutcome) -> None:
+        """A step that began beside the one before it, when the run ended there (cancelled): it did start,
+        so what it did is said (its result if it had one, else cancelled), not dropped with the checks."""
+        hold = self.ctx.hold
+        for step_id, step in ahead.beside_steps.items():
+            if step_id in outcome.steps or hold is None:
+                continue
+            work = ahead.beside[step_id]
+            ended = work.done() and not work.cancelled() and work.exception() is None
+            status, summary = work.result() if ended else ("cancelled", "stopped with the run")
+            hold.turn(StepStarted(step=step_id, title=step.title))
+            took = time.monotonic() - ahead.beside_of[step_id][1]
+            self.ctx.emit(StepFinished(step=step_id, status=status, duration=took, summary=summary))
+            outcome.steps[step_id] = status
 
     def _start_beside(self, step: Step, ahead: Ahead, force: Collection[str], before: str) -> None:
         """The step before this one has begun its work, which this one does not need: this one's starts now,
@@ -208,6 +225,7 @@ class Engine:
         work = self._work(step, force=step.id in force, check=ahead.checks.get(step.id), look=None)
         ahead.beside[step.id] = asyncio.ensure_future(work)
         ahead.beside_of[step.id] = (before, time.monotonic())
+        ahead.beside_steps[step.id] = step
 
     def _run_ahead(
         self, plan: Sequence[Step], only: Collection[str], skip: Collection[str], force: Collection[str]
