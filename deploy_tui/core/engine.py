@@ -208,8 +208,13 @@ class Engine:
             if step_id in outcome.steps or hold is None:
                 continue
             work = ahead.beside[step_id]
-            ended = work.done() and not work.cancelled() and work.exception() is None
-            status, summary = work.result() if ended else ("cancelled", "stopped with the run")
+            status: StepStatus
+            if not work.done() or work.cancelled():
+                status, summary = "cancelled", "stopped with the run"
+            elif (error := work.exception()) is not None:
+                status, summary = "failed", self.ctx.redactor(str(error))
+            else:
+                status, summary = work.result()
             hold.turn(StepStarted(step=step_id, title=step.title))
             took = time.monotonic() - ahead.beside_of[step_id][1]
             self.ctx.emit(StepFinished(step=step_id, status=status, duration=took, summary=summary))
