@@ -135,20 +135,25 @@ def test_a_dry_run_lists_the_very_commands_apply_runs_and_runs_nothing() -> None
     assert all("127.0.0.2" in e.argv_display for e in planned if e.step == "dns")
 
 
-def test_cancel_stops_the_command_in_flight_and_ends_the_run_cancelled() -> None:
-    events: list[ev.Event] = []
-    session = FakeSession(events.append, [("apply b", Answer(hang=True))])
-    ctx = Context(site=SITE, emit=events.append, address="127.0.0.2", session=session)
+def _cancel_once_it_runs(plan: list[Step], ctx: Context, session: FakeSession, script: str) -> None:
+    """Run the plan, and cancel the run once the session has started `script`."""
 
     async def scenario() -> None:
-        task = asyncio.create_task(Engine([Recorded("a"), Recorded("b"), Recorded("c")], ctx).run())
-        while "apply b" not in session.ran:
-            await asyncio.sleep(0)
+        task = asyncio.create_task(Engine(plan, ctx).run())
+        while script not in session.ran:
+            await asyncio.sleep(0.001)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(scenario())
+
+
+def test_cancel_stops_the_command_in_flight_and_ends_the_run_cancelled() -> None:
+    events: list[ev.Event] = []
+    session = FakeSession(events.append, [("apply b", Answer(hang=True))])
+    ctx = Context(site=SITE, emit=events.append, address="127.0.0.2", session=session)
+    _cancel_once_it_runs([Recorded("a"), Recorded("b"), Recorded("c")], ctx, session, "apply b")
     assert session.cancelled == ["apply b"]
     finished = {e.step: e.status for e in events if isinstance(e, ev.StepFinished)}
     assert finished == {"a": "passed", "b": "cancelled"}
@@ -463,17 +468,7 @@ def test_cancelled_while_a_step_works_beside_the_one_before_both_say_so() -> Non
     hold = Hold(events.append)
     session = Paused(hold, [("apply static", Answer(0, hang=True)), ("apply migrate", Answer(0, hang=True))])
     ctx = Context(site=SITE, emit=hold, address="127.0.0.2", session=session, hold=hold)
-    plan: list[Step] = [Recorded("static"), Beside("migrate"), Recorded("server")]
-
-    async def scenario() -> None:
-        run = asyncio.ensure_future(Engine(plan, ctx).run())
-        while "apply migrate" not in session.ran:
-            await asyncio.sleep(0.01)
-        run.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-
-    asyncio.run(scenario())
+    _cancel_once_it_runs([Recorded("static"), Beside("migrate"), Recorded("server")], ctx, session, "apply migrate")
     finished = [(e.step, e.status) for e in events if isinstance(e, ev.StepFinished)]
     assert finished == [("static", "cancelled"), ("migrate", "cancelled")]  # migrate began: it is not dropped
     _in_turn(events)
