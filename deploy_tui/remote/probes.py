@@ -53,9 +53,9 @@ def warm() -> None:
 
 
 def title_of(body: str) -> str:
-    match = _TITLE.search(body)
     import html  # here: a run that never probes has no use for it
 
+    match = _TITLE.search(body)
     return html.unescape(" ".join(match.group(1).split())) if match else ""
 
 
